@@ -1,0 +1,81 @@
+// cli.cpp: run_main's error contract, the standard options and the root check.
+#include "common/cli.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#include "common/log.hpp"
+#include "common/version.hpp"
+
+namespace common {
+namespace {
+
+// One line, one write(2): the last thing a failing program says must not be split or garbled.
+void print_error(std::string_view program, std::string_view message) {
+  const std::string line =
+      log::escape_text(program) + ": error: " + log::escape_text(message) + "\n";
+  std::string_view rest = line;
+  while (!rest.empty()) {
+    const ssize_t n = ::write(STDERR_FILENO, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    rest.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+}  // namespace
+
+void add_standard_options(CLI::App& app, StandardOptions& options) {
+  app.add_option("--config", options.config_path,
+                 "configuration file (default: $DEPLOYER_CONFIG, else config/deployer.json)")
+      ->type_name("FILE");
+  app.set_version_flag("--version", app.get_name() + " " + std::string(common::version),
+                       "print the program's version and exit");
+}
+
+std::filesystem::path config_path_for(const StandardOptions& options) {
+  return options.config_path.empty() ? default_config_path()
+                                     : std::filesystem::path(options.config_path);
+}
+
+Config load_config_for(const StandardOptions& options) {
+  return load_config(config_path_for(options));
+}
+
+void refuse_root_unless_allowed(const Config& config) {
+  if (::geteuid() != 0 || config.allow_root) return;
+  const char* env = std::getenv("DEPLOY_ALLOW_ROOT");
+  if (env != nullptr && std::string_view(env) == "1") return;
+  throw std::runtime_error(
+      "refusing to run as root: run as the unprivileged deploy user (or set \"allow_root\": true "
+      "in " +
+      config.file.string() + ", or DEPLOY_ALLOW_ROOT=1)");
+}
+
+int run_main(std::string_view program, int argc, char** argv,
+             const std::function<void(CLI::App&)>& setup, const std::function<int()>& body) {
+  log::set_program(program);
+  try {
+    CLI::App app{"", std::string(program)};
+    app.fallthrough();
+    setup(app);
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      // --help and --version are "errors" with exit code 0: print them normally.
+      if (e.get_exit_code() == 0) return app.exit(e);
+      print_error(program, std::string(e.what()) + " (see --help)");
+      return 1;
+    }
+    return body();
+  } catch (const std::exception& e) {
+    print_error(program, e.what());
+  } catch (...) {
+    print_error(program, "unexpected exception");
+  }
+  return 1;
+}
+
+}  // namespace common

@@ -1,0 +1,61 @@
+// cli.hpp: the program skeleton shared by receiver, router, deployer and deployctl.
+//
+// A main stays a few lines long:
+//
+//   int main(int argc, char** argv) {
+//     common::StandardOptions options;
+//     std::string deployment;
+//     return common::run_main("deployer", argc, argv,
+//         [&](CLI::App& app) {
+//           app.description("Deploys the entries of one deployment's queue");
+//           common::add_standard_options(app, options);
+//           app.add_option("--deployment", deployment, "deployment to run")->required();
+//         },
+//         [&] {
+//           const common::Config config = common::load_config_for(options);
+//           common::refuse_root_unless_allowed(config);
+//           return deployer::run(config, deployment);
+//         });
+//   }
+//
+// run_main names the program in log lines, builds the CLI::App (with fallthrough, so options of
+// the root app such as --config are accepted after a subcommand too), parses the command line
+// and runs the body. --help and --version print to stdout and return 0. Every failure (a usage
+// error, a ConfigError, any exception escaping the body) prints exactly one line on stderr,
+// "<program>: error: <message>", with control characters escaped, and returns 1.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include <CLI/CLI.hpp>
+
+#include "common/config.hpp"
+
+namespace common {
+
+struct StandardOptions {
+  std::string config_path;  ///< empty: default_config_path()
+};
+
+/// Adds --config FILE and --version (prints "<program> <version>", the app's name).
+void add_standard_options(CLI::App& app, StandardOptions& options);
+
+/// The configuration file the options name, or default_config_path().
+std::filesystem::path config_path_for(const StandardOptions& options);
+
+/// load_config(config_path_for(options)). Throws ConfigError.
+Config load_config_for(const StandardOptions& options);
+
+/// Everything is meant to run as the unprivileged deploy user. When the effective user is root
+/// and neither config.allow_root nor the environment variable DEPLOY_ALLOW_ROOT=1 allows it,
+/// throws std::runtime_error saying so.
+void refuse_root_unless_allowed(const Config& config);
+
+/// See the file comment. `setup` declares options; `body` runs after a successful parse and
+/// returns the exit status.
+int run_main(std::string_view program, int argc, char** argv,
+             const std::function<void(CLI::App&)>& setup, const std::function<int()>& body);
+
+}  // namespace common

@@ -1,0 +1,331 @@
+// config.cpp: load_config and parse_config, the table of keys, defaults and ranges.
+//
+// Each section below reads its keys through ConfigNode (config_reader.hpp), which fails with
+// "<file>: <key.path>: <problem>". The defaults here and in config.hpp's member initialisers are
+// the same values; docs/configuration.md documents them.
+#include "common/config.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include <set>
+
+#include "common/cidr.hpp"
+#include "common/config_reader.hpp"
+#include "common/json_parse.hpp"
+#include "common/validate.hpp"
+
+namespace common {
+
+using config_detail::ConfigContext;
+using config_detail::ConfigNode;
+
+namespace {
+
+constexpr std::size_t max_config_bytes = 1 << 20;
+
+void check_with(const ConfigNode& node, const Result<void>& check) {
+  if (!check.ok()) node.fail(check.error().message);
+}
+
+std::vector<SecretSource> read_secrets(const ConfigNode& root, Config& config) {
+  if (!root.has("secrets")) return config.webhook_secrets;
+  const auto secrets = root.child("secrets");
+  secrets.require_object();
+  secrets.check_keys({"webhook"});
+  if (!secrets.has("webhook")) return config.webhook_secrets;
+  const auto list = secrets.child("webhook");
+  if (!list.json().is_array() || list.json().empty()) {
+    list.fail("must be a non-empty array of sources ({\"env\": ...} or {\"file\": ...})");
+  }
+  std::vector<SecretSource> out;
+  for (std::size_t i = 0; i < list.json().size(); ++i) out.push_back(list.element(i).as_source());
+  return out;
+}
+
+void read_listen(const ConfigNode& root, ListenSettings& listen) {
+  if (!root.has("listen")) return;
+  const auto node = root.child("listen");
+  node.require_object();
+  node.check_keys({"host", "port"});
+  if (node.has("host")) {
+    const auto host = node.child("host");
+    listen.host = host.as_nonempty_string();
+    for (char c : listen.host) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '.' || c == '-' || c == ':' || c == '_';
+      if (!ok) host.fail("must be an IP address or a host name");
+    }
+  }
+  listen.port = static_cast<std::uint16_t>(node.integer("port", listen.port, 0, 65535));
+}
+
+void read_github(const ConfigNode& root, GitHubSettings& github) {
+  if (!root.has("github")) return;
+  const auto node = root.child("github");
+  node.require_object();
+  node.check_keys({"api_url", "token"});
+  if (node.has("api_url")) {
+    const auto url = node.child("api_url");
+    auto text = url.as_nonempty_string();
+    if (!text.starts_with("https://") && !text.starts_with("http://")) {
+      url.fail("must start with https:// or http://");
+    }
+    for (char c : text) {
+      if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) url.fail("must not contain spaces");
+    }
+    const auto host_start = text.find("://") + 3;
+    if (host_start >= text.size() || text[host_start] == '/') url.fail("has no host");
+    while (text.ends_with('/')) text.pop_back();  // callers append "/repos/..."
+    github.api_url = std::move(text);
+  }
+  if (node.has("token")) github.token = node.child("token").as_source();
+}
+
+void read_receiver(const ConfigNode& root, ReceiverSettings& receiver) {
+  if (!root.has("receiver")) return;
+  const auto node = root.child("receiver");
+  node.require_object();
+  node.check_keys({"body_limit_bytes", "header_limit_bytes", "read_timeout_s", "idle_timeout_s",
+                   "max_connections", "publish_threads", "allow_cidrs", "trusted_proxy_hops"});
+  auto u32 = [&](std::string_view key, std::uint32_t fallback, std::int64_t min, std::int64_t max) {
+    return static_cast<std::uint32_t>(node.integer(key, fallback, min, max));
+  };
+  receiver.body_limit_bytes = static_cast<std::uint64_t>(
+      node.integer("body_limit_bytes", static_cast<std::int64_t>(receiver.body_limit_bytes), 1,
+                   std::int64_t{1} << 30));
+  receiver.header_limit_bytes =
+      u32("header_limit_bytes", receiver.header_limit_bytes, 1024, 1 << 20);
+  receiver.read_timeout_s = u32("read_timeout_s", receiver.read_timeout_s, 1, 3600);
+  receiver.idle_timeout_s = u32("idle_timeout_s", receiver.idle_timeout_s, 1, 86400);
+  receiver.max_connections = u32("max_connections", receiver.max_connections, 1, 100000);
+  receiver.publish_threads = u32("publish_threads", receiver.publish_threads, 1, 256);
+  receiver.trusted_proxy_hops = u32("trusted_proxy_hops", receiver.trusted_proxy_hops, 0, 16);
+  if (node.has("allow_cidrs")) {
+    const auto list = node.child("allow_cidrs");
+    if (!list.json().is_array()) list.fail("must be an array of CIDR strings");
+    receiver.allow_cidrs.clear();
+    for (std::size_t i = 0; i < list.json().size(); ++i) {
+      const auto item = list.element(i);
+      auto text = item.as_nonempty_string();
+      auto cidr = parse_cidr(text);
+      if (!cidr.ok()) item.fail(cidr.error().message);
+      receiver.allow_cidrs.push_back(std::move(text));
+    }
+  }
+}
+
+void read_router(const ConfigNode& root, RouterSettings& router) {
+  if (!root.has("router")) return;
+  const auto node = root.child("router");
+  node.require_object();
+  node.check_keys({"settle_ms", "rescan_s"});
+  router.settle_ms =
+      static_cast<std::uint32_t>(node.integer("settle_ms", router.settle_ms, 0, 3600000));
+  router.rescan_s = static_cast<std::uint32_t>(node.integer("rescan_s", router.rescan_s, 1, 86400));
+}
+
+void read_retention(const ConfigNode& root, RetentionSettings& retention) {
+  if (!root.has("retention")) return;
+  const auto node = root.child("retention");
+  node.require_object();
+  node.check_keys({"done_max_age_days", "done_max_count"});
+  retention.done_max_age_days = static_cast<std::uint32_t>(
+      node.integer("done_max_age_days", retention.done_max_age_days, 0, 36500));
+  retention.done_max_count = static_cast<std::uint32_t>(
+      node.integer("done_max_count", retention.done_max_count, 0, 10000000));
+}
+
+Step read_step(const ConfigNode& node) {
+  node.require_object();
+  node.check_keys({"name", "run", "shell", "timeout_s", "only_if_changed", "env"});
+  Step step;
+  const auto name = node.child("name");
+  step.name = name.as_string();
+  check_with(name, check_step_name(step.name));
+  step.shell = node.boolean("shell", false);
+  const auto run = node.child("run");
+  step.run = run.as_string_array(false);
+  if (step.shell && step.run.size() != 1) {
+    run.fail("must be [\"script text\"] (exactly one string) when \"shell\" is true");
+  }
+  step.timeout = std::chrono::seconds(node.integer("timeout_s", 900, 1, 7 * 86400));
+  if (node.has("only_if_changed")) {
+    const auto globs = node.child("only_if_changed");
+    step.only_if_changed = globs.as_string_array(false);
+  }
+  if (node.has("env")) step.env = node.child("env").as_env_map();
+  return step;
+}
+
+std::string read_remote(const ConfigNode& node, const ConfigContext& context) {
+  auto remote = node.as_nonempty_string();
+  // git would read a leading '-' as an option (e.g. --upload-pack=...).
+  if (remote.starts_with("-")) node.fail("must not start with '-'");
+  for (char c : remote) {
+    if (static_cast<unsigned char>(c) < ' ' || c == 0x7f) {
+      node.fail("must not contain control characters");
+    }
+  }
+  if (remote.starts_with("./") || remote.starts_with("../")) {
+    return (context.base_dir / remote).lexically_normal().string();
+  }
+  return remote;
+}
+
+Deployment read_deployment(const ConfigNode& node, const std::string& name) {
+  node.require_object();
+  node.check_keys({"repository", "branch", "path", "enabled", "remote", "coalesce", "tags",
+                   "deletions", "env", "steps"});
+  Deployment deployment;
+  deployment.name = name;
+  const auto repository = node.child("repository");
+  deployment.repository = repository.as_string();
+  check_with(repository, check_repository(deployment.repository));
+  const auto branch = node.child("branch");
+  deployment.branch = branch.as_string();
+  check_with(branch, check_branch(deployment.branch));
+  deployment.path = node.child("path").as_path();
+  deployment.enabled = node.boolean("enabled", true);
+  if (node.has("remote")) deployment.remote = read_remote(node.child("remote"), node.context());
+  deployment.coalesce = node.boolean("coalesce", true);
+  deployment.tags = node.boolean("tags", false);
+  deployment.deletions = node.boolean("deletions", false);
+  if (node.has("env")) deployment.env = node.child("env").as_env_map();
+  const auto steps = node.child("steps");
+  if (!steps.json().is_array()) steps.fail("must be an array of steps");
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < steps.json().size(); ++i) {
+    const auto item = steps.element(i);
+    auto step = read_step(item);
+    if (!names.insert(step.name).second) {
+      item.child("name").fail("\"" + step.name + "\" is already the name of an earlier step");
+    }
+    deployment.steps.push_back(std::move(step));
+  }
+  return deployment;
+}
+
+void read_deployments(const ConfigNode& root, Config& config) {
+  const auto node = root.child("deployments");
+  node.require_object();
+  for (const auto& [name, value] : node.json().items()) {
+    if (name.starts_with("_")) continue;  // a comment
+    const ConfigNode item(value, node.path() + "." + name, node.context());
+    if (auto check = check_deployment_name(name); !check.ok()) {
+      item.fail("is not a valid deployment name: " + check.error().message);
+    }
+    config.deployments.emplace(name, read_deployment(item, name));
+  }
+  if (config.deployments.empty()) node.fail("must define at least one deployment");
+}
+
+}  // namespace
+
+ConfigError::ConfigError(const std::filesystem::path& file, std::string_view key_path,
+                         std::string_view what)
+    : std::runtime_error(file.string() + ": " +
+                         (key_path.empty() ? std::string() : std::string(key_path) + ": ") +
+                         std::string(what)) {}
+
+SecretSource SecretSource::from_env(std::string name) {
+  SecretSource source;
+  source.kind = Kind::env;
+  source.env = std::move(name);
+  return source;
+}
+
+SecretSource SecretSource::from_file(std::filesystem::path path) {
+  SecretSource source;
+  source.kind = Kind::file;
+  source.file = std::move(path);
+  return source;
+}
+
+std::string SecretSource::describe() const {
+  return kind == Kind::env ? env : "file " + file.string();
+}
+
+const Deployment& Config::deployment(std::string_view name) const {
+  const auto it = deployments.find(std::string(name));
+  if (it == deployments.end()) {
+    std::string known;
+    for (const auto& [key, value] : deployments) known += (known.empty() ? "" : ", ") + key;
+    throw ConfigError(file, "deployments",
+                      "no deployment named \"" + std::string(name) + "\" (known: " + known + ")");
+  }
+  return it->second;
+}
+
+std::filesystem::path default_config_path() {
+  const char* env = std::getenv("DEPLOYER_CONFIG");
+  if (env != nullptr && *env != '\0') return env;
+  return "config/deployer.json";
+}
+
+Config parse_config(std::string_view text, const std::filesystem::path& file) {
+  const auto absolute = std::filesystem::absolute(file).lexically_normal();
+  const ConfigContext context{file, absolute.parent_path()};
+  auto parsed = parse_json(text, JsonParseOptions{64, true});
+  if (!parsed.ok()) throw ConfigError(file, "", "not valid JSON: " + parsed.error().message);
+
+  const ConfigNode root(parsed.value(), "", context);
+  if (!parsed.value().is_object()) root.fail("must be a JSON object");
+  root.check_keys({"instance", "state_dir", "listen", "allow_root", "secrets", "database", "github",
+                   "receiver", "router", "retention", "deployments"});
+
+  Config config;
+  config.file = absolute;
+  const auto instance = root.child("instance");
+  config.instance = instance.as_nonempty_string();
+  for (char c : config.instance) {
+    if (static_cast<unsigned char>(c) < ' ' || c == 0x7f) {
+      instance.fail("must not contain control characters");
+    }
+  }
+  config.state_dir = root.child("state_dir").as_path();
+  read_listen(root, config.listen);
+  config.allow_root = root.boolean("allow_root", false);
+  config.webhook_secrets = read_secrets(root, config);
+  if (root.has("database")) {
+    const auto database = root.child("database");
+    database.require_object();
+    database.check_keys({"url"});
+    if (database.has("url")) config.database_url = database.child("url").as_source();
+  }
+  read_github(root, config.github);
+  read_receiver(root, config.receiver);
+  read_router(root, config.router);
+  read_retention(root, config.retention);
+  read_deployments(root, config);
+  return config;
+}
+
+Config load_config(const std::filesystem::path& file) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw ConfigError(file, "", std::string("cannot open: ") + std::strerror(errno));
+  std::string text;
+  char buffer[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int error = errno;
+      ::close(fd);
+      throw ConfigError(file, "", std::string("cannot read: ") + std::strerror(error));
+    }
+    if (n == 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+    if (text.size() > max_config_bytes) {
+      ::close(fd);
+      throw ConfigError(file, "", "is larger than 1 MiB");
+    }
+  }
+  ::close(fd);
+  return parse_config(text, file);
+}
+
+}  // namespace common

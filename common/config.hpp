@@ -1,0 +1,149 @@
+// config.hpp: the one validated, immutable configuration every program runs from.
+//
+// load_config() reads the JSON file once at startup, checks every key (types, ranges, character
+// sets, unknown keys) and returns a Config that is then passed by const&. Nothing is re-read
+// later; a broken file stops the program before it touches the state directory. Every problem
+// is a ConfigError whose message is "<file>: <key.path>: <what is wrong>", e.g.
+//   config/deployer.json: deployments.durhack.steps[2].run: must be a non-empty array of strings
+// Keys starting with "_" are comments and ignored; any other unknown key is an error (a typo
+// must not silently fall back to a default). Relative paths resolve against the folder of the
+// configuration file, so Config holds only absolute, lexically normal paths.
+//
+// Secrets are never stored here: a SecretSource says where a secret comes from (an environment
+// variable or a file) and secrets.hpp reads it when needed. docs/configuration.md lists every key.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace common {
+
+/// Every configuration problem. what() is "<file>: <key.path>: <what is wrong>".
+class ConfigError : public std::runtime_error {
+ public:
+  explicit ConfigError(const std::string& message) : std::runtime_error(message) {}
+  ConfigError(const std::filesystem::path& file, std::string_view key_path, std::string_view what);
+};
+
+/// Where a secret comes from: {"env": "VAR"} or {"file": "/path"}; never the secret itself.
+struct SecretSource {
+  enum class Kind { env, file };
+  Kind kind = Kind::env;
+  std::string env;             ///< the variable's name, when kind == env
+  std::filesystem::path file;  ///< absolute, when kind == file
+
+  static SecretSource from_env(std::string name);
+  static SecretSource from_file(std::filesystem::path path);
+
+  /// "WEBHOOK_SECRET" or "file /etc/deployer/secret", for error messages.
+  std::string describe() const;
+  bool operator==(const SecretSource&) const = default;
+};
+
+struct ListenSettings {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 3400;  ///< 0 = an ephemeral port (tests)
+};
+
+struct GitHubSettings {
+  std::string api_url = "https://api.github.com";  ///< http:// or https://, no trailing '/'
+  SecretSource token = SecretSource::from_env("GITHUB_TOKEN");
+};
+
+struct ReceiverSettings {
+  std::uint64_t body_limit_bytes = 26214400;
+  std::uint32_t header_limit_bytes = 16384;
+  std::uint32_t read_timeout_s = 10;
+  std::uint32_t idle_timeout_s = 60;
+  std::uint32_t max_connections = 512;
+  std::uint32_t publish_threads = 8;
+  std::vector<std::string> allow_cidrs;  ///< validated by parse_cidr (cidr.hpp); empty = allow all
+  std::uint32_t trusted_proxy_hops = 0;
+
+  std::chrono::seconds read_timeout() const { return std::chrono::seconds(read_timeout_s); }
+  std::chrono::seconds idle_timeout() const { return std::chrono::seconds(idle_timeout_s); }
+};
+
+struct RouterSettings {
+  /// How long an unparsable hand-dropped inbox file may stay before it is rejected.
+  std::uint32_t settle_ms = 2000;
+  /// The safety-net full rescan period.
+  std::uint32_t rescan_s = 30;
+
+  std::chrono::milliseconds settle() const { return std::chrono::milliseconds(settle_ms); }
+  std::chrono::seconds rescan() const { return std::chrono::seconds(rescan_s); }
+};
+
+struct RetentionSettings {
+  std::uint32_t done_max_age_days = 30;  ///< done/ entries older than this are pruned
+  std::uint32_t done_max_count = 1000;   ///< and beyond this many, the oldest are pruned
+
+  std::chrono::hours done_max_age() const { return std::chrono::hours(24) * done_max_age_days; }
+};
+
+struct Step {
+  std::string name;              ///< valid_step_name, unique within its deployment
+  std::vector<std::string> run;  ///< argv (non-empty, no empty or NUL-containing strings)
+  bool shell = false;            ///< run == {"script"}, executed as /bin/sh -c script
+  std::chrono::seconds timeout{900};
+  std::vector<std::string> only_if_changed;  ///< globs; empty = always run
+  std::map<std::string, std::string> env;
+};
+
+struct Deployment {
+  std::string name;            ///< valid_deployment_name
+  std::string repository;      ///< valid_repository, "owner/name"
+  std::string branch;          ///< valid_branch
+  std::filesystem::path path;  ///< the working tree, absolute
+  bool enabled = true;
+  /// A git remote name, URL or path to fetch from. Never starts with '-'; a value starting with
+  /// "./" or "../" is resolved against the configuration file's folder.
+  std::string remote = "origin";
+  bool coalesce = true;    ///< only the newest of several waiting pushes is deployed
+  bool tags = false;       ///< route tag pushes (refs/tags/...) too
+  bool deletions = false;  ///< route branch deletions too
+  std::map<std::string, std::string> env;
+  std::vector<Step> steps;
+};
+
+struct Config {
+  std::filesystem::path file;  ///< the configuration file, absolute
+  std::string instance;
+  std::filesystem::path state_dir;  ///< absolute
+  ListenSettings listen;
+  bool allow_root = false;
+  std::vector<SecretSource> webhook_secrets{SecretSource::from_env("WEBHOOK_SECRET")};
+  SecretSource database_url = SecretSource::from_env("DATABASE_URL");
+  GitHubSettings github;
+  ReceiverSettings receiver;
+  RouterSettings router;
+  RetentionSettings retention;
+  std::map<std::string, Deployment> deployments;  ///< at least one
+
+  /// The deployment called `name`; throws ConfigError ("no deployment named ...") otherwise.
+  const Deployment& deployment(std::string_view name) const;
+};
+
+/// $DEPLOYER_CONFIG when set and non-empty, else "config/deployer.json".
+std::filesystem::path default_config_path();
+
+/// Reads, parses and validates `file`. Throws ConfigError.
+Config load_config(const std::filesystem::path& file);
+
+/// Validates configuration text as if it had been read from `file` (relative paths resolve
+/// against file's folder; `file` itself is not read). Throws ConfigError.
+Config parse_config(std::string_view text, const std::filesystem::path& file);
+
+/// The configuration as JSON for `deployctl check-config`: every key with its effective value,
+/// secret sources shown as {"env": ...} / {"file": ...}, never a secret's value.
+nlohmann::json to_json_masked(const Config& config);
+
+}  // namespace common

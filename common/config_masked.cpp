@@ -1,0 +1,79 @@
+// config_masked.cpp: to_json_masked, the effective configuration for `deployctl check-config`.
+//
+// The output has the input's shape with every default filled in and every path absolute.
+// Secret sources are printed as where they come from ({"env": ...} or {"file": ...}); this file
+// never reads a secret, so it cannot leak one.
+#include "common/config.hpp"
+
+namespace common {
+namespace {
+
+nlohmann::json source_json(const SecretSource& source) {
+  if (source.kind == SecretSource::Kind::env) return {{"env", source.env}};
+  return {{"file", source.file.string()}};
+}
+
+nlohmann::json step_json(const Step& step) {
+  nlohmann::json out = {
+      {"name", step.name},   {"run", step.run},
+      {"shell", step.shell}, {"timeout_s", step.timeout.count()},
+      {"env", step.env},
+  };
+  if (!step.only_if_changed.empty()) out["only_if_changed"] = step.only_if_changed;
+  return out;
+}
+
+nlohmann::json deployment_json(const Deployment& deployment) {
+  nlohmann::json steps = nlohmann::json::array();
+  for (const auto& step : deployment.steps) steps.push_back(step_json(step));
+  return {
+      {"repository", deployment.repository},
+      {"branch", deployment.branch},
+      {"path", deployment.path.string()},
+      {"enabled", deployment.enabled},
+      {"remote", deployment.remote},
+      {"coalesce", deployment.coalesce},
+      {"tags", deployment.tags},
+      {"deletions", deployment.deletions},
+      {"env", deployment.env},
+      {"steps", std::move(steps)},
+  };
+}
+
+}  // namespace
+
+nlohmann::json to_json_masked(const Config& config) {
+  nlohmann::json secrets = nlohmann::json::array();
+  for (const auto& source : config.webhook_secrets) secrets.push_back(source_json(source));
+  nlohmann::json deployments = nlohmann::json::object();
+  for (const auto& [name, deployment] : config.deployments) {
+    deployments[name] = deployment_json(deployment);
+  }
+  const auto& r = config.receiver;
+  return {
+      {"_file", config.file.string()},  // a "_" comment: the output loads as a config
+      {"instance", config.instance},
+      {"state_dir", config.state_dir.string()},
+      {"listen", {{"host", config.listen.host}, {"port", config.listen.port}}},
+      {"allow_root", config.allow_root},
+      {"secrets", {{"webhook", std::move(secrets)}}},
+      {"database", {{"url", source_json(config.database_url)}}},
+      {"github", {{"api_url", config.github.api_url}, {"token", source_json(config.github.token)}}},
+      {"receiver",
+       {{"body_limit_bytes", r.body_limit_bytes},
+        {"header_limit_bytes", r.header_limit_bytes},
+        {"read_timeout_s", r.read_timeout_s},
+        {"idle_timeout_s", r.idle_timeout_s},
+        {"max_connections", r.max_connections},
+        {"publish_threads", r.publish_threads},
+        {"allow_cidrs", r.allow_cidrs},
+        {"trusted_proxy_hops", r.trusted_proxy_hops}}},
+      {"router", {{"settle_ms", config.router.settle_ms}, {"rescan_s", config.router.rescan_s}}},
+      {"retention",
+       {{"done_max_age_days", config.retention.done_max_age_days},
+        {"done_max_count", config.retention.done_max_count}}},
+      {"deployments", std::move(deployments)},
+  };
+}
+
+}  // namespace common

@@ -1,0 +1,96 @@
+// queue.cpp: queue items: routed by the router, claimed by the deployer, marked when skipped.
+#include "common/ledger/ledger.hpp"
+#include "common/ledger/rows.hpp"
+#include "common/ledger/session.hpp"
+
+namespace ledger {
+
+bool Ledger::record_routed(const std::string& deployment, const std::string& entry,
+                           const std::optional<DeliveryKey>& delivery, const std::string& sha,
+                           const std::string& ref) {
+  return session_->run("record_routed", [&](pqxx::connection& conn) {
+    pqxx::work tx{conn};
+    // DO NOTHING, not an update: a router re-running an entry must not push back an item the
+    // deployer has already claimed or finished.
+    const auto result = tx.exec_params(
+        "INSERT INTO queue_items (deployment, entry_name, hook_id, delivery_id, sha, ref, trigger,"
+        " state) VALUES ($1, $2, $3, $4, $5, $6, 'webhook', 'queued')"
+        " ON CONFLICT (deployment, entry_name) DO NOTHING",
+        deployment, entry, detail::hook_of(delivery), detail::delivery_of(delivery), sha, ref);
+    tx.commit();
+    return result.affected_rows() == 1;
+  });
+}
+
+Trigger Ledger::claim(const std::string& deployment, const std::string& entry,
+                      const std::string& sha, const std::string& ref,
+                      const std::optional<DeliveryKey>& delivery) {
+  return session_->run("claim", [&](pqxx::connection& conn) {
+    pqxx::work tx{conn};
+    // One statement, so two claims of one entry cannot both see "queued": the conflicting row is
+    // locked and the CASE reads its latest committed state.
+    const auto row = tx.exec_params1(
+        "INSERT INTO queue_items (deployment, entry_name, hook_id, delivery_id, sha, ref, trigger,"
+        " state) VALUES ($1, $2, $3, $4, $5, $6, 'operator', 'running')"
+        " ON CONFLICT (deployment, entry_name) DO UPDATE SET"
+        "   trigger = CASE queue_items.state WHEN 'queued' THEN 'webhook'"
+        "                                    WHEN 'running' THEN queue_items.trigger"
+        "                                    ELSE 'operator' END,"
+        "   hook_id = coalesce(queue_items.hook_id, EXCLUDED.hook_id),"
+        "   delivery_id = coalesce(queue_items.delivery_id, EXCLUDED.delivery_id),"
+        "   sha = EXCLUDED.sha, ref = EXCLUDED.ref, state = 'running', reason = '',"
+        "   updated_at = now()"
+        " RETURNING trigger",
+        deployment, entry, detail::hook_of(delivery), detail::delivery_of(delivery), sha, ref);
+    tx.commit();
+    return parse_trigger(row[0].as<std::string>());
+  });
+}
+
+std::optional<QueueItem> Ledger::queue_item(const std::string& deployment,
+                                            const std::string& entry) {
+  return session_->run("queue_item", [&](pqxx::connection& conn) -> std::optional<QueueItem> {
+    pqxx::read_transaction tx{conn};
+    const auto rows =
+        tx.exec_params("SELECT " + detail::queue_item_columns() +
+                           " FROM queue_items WHERE deployment = $1 AND entry_name = $2",
+                       deployment, entry);
+    if (rows.empty()) return std::nullopt;
+    return detail::read_queue_item(rows[0]);
+  });
+}
+
+void Ledger::mark(const std::string& deployment, const std::string& entry, QueueState state,
+                  const std::string& reason, const std::string& sha, const std::string& ref) {
+  if (state != QueueState::superseded && state != QueueState::stale &&
+      state != QueueState::failed) {
+    throw Error("ledger: mark " + deployment + "/" + entry + ": state " +
+                std::string(to_string(state)) + " is not one of superseded, stale, failed");
+  }
+  const std::string state_text{to_string(state)};
+  session_->run("mark", [&](pqxx::connection& conn) {
+    pqxx::work tx{conn};
+    const auto item = tx.exec_params1(
+        "INSERT INTO queue_items (deployment, entry_name, sha, ref, trigger, state, reason)"
+        " VALUES ($1, $2, $3, $4, 'operator', $5, $6)"
+        " ON CONFLICT (deployment, entry_name) DO UPDATE SET"
+        "   state = EXCLUDED.state, reason = EXCLUDED.reason, updated_at = now()"
+        " RETURNING hook_id, delivery_id, trigger, sha, ref",
+        deployment, entry, sha, ref, state_text, reason);
+    // A finished run row, so `deployctl status` shows the decision among the runs. Skipped when
+    // the entry's newest run already says the same (the same mark() repeated after a crash).
+    tx.exec_params(
+        "INSERT INTO runs (deployment, entry_name, hook_id, delivery_id, trigger, sha, ref,"
+        " started_at, finished_at, outcome, error)"
+        " SELECT $1, $2, $3, $4, $5, $6, $7, now(), now(), $8, $9"
+        " WHERE NOT EXISTS (SELECT 1 FROM (SELECT outcome, error FROM runs"
+        "   WHERE deployment = $1 AND entry_name = $2 ORDER BY id DESC LIMIT 1) AS newest"
+        "   WHERE newest.outcome = $8 AND newest.error = $9)",
+        deployment, entry, item[0].is_null() ? nullptr : item[0].c_str(),
+        item[1].is_null() ? nullptr : item[1].c_str(), item[2].as<std::string>(),
+        item[3].as<std::string>(), item[4].as<std::string>(), state_text, reason);
+    tx.commit();
+  });
+}
+
+}  // namespace ledger

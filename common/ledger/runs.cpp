@@ -1,0 +1,110 @@
+// runs.cpp: deploy runs and their steps, and the last deployed commit.
+#include "common/ledger/ledger.hpp"
+#include "common/ledger/rows.hpp"
+#include "common/ledger/session.hpp"
+
+namespace ledger {
+namespace {
+
+std::optional<QueueState> queue_state_after(RunOutcome outcome) {
+  switch (outcome) {
+    case RunOutcome::succeeded:
+      return QueueState::succeeded;
+    case RunOutcome::failed:
+      return QueueState::failed;
+    case RunOutcome::superseded:
+      return QueueState::superseded;
+    case RunOutcome::stale:
+      return QueueState::stale;
+    case RunOutcome::interrupted:
+      return std::nullopt;  // the entry stays in active/ and runs again: its item stays running
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+RunId Ledger::start_run(const std::string& deployment, const std::string& entry,
+                        const std::string& sha, const std::string& ref,
+                        const std::optional<std::string>& previous_sha,
+                        const std::optional<DeliveryKey>& delivery) {
+  return session_->run("start_run", [&](pqxx::connection& conn) {
+    pqxx::work tx{conn};
+    // An unfinished earlier run of this entry belonged to a deployer that died; close it in the
+    // same transaction so the history never shows two runs of one entry going at once.
+    tx.exec_params(
+        "UPDATE runs SET outcome = 'interrupted', finished_at = now(),"
+        " error = 'the deployer stopped before this run finished'"
+        " WHERE deployment = $1 AND entry_name = $2 AND outcome IS NULL",
+        deployment, entry);
+    const auto row = tx.exec_params1(
+        "INSERT INTO runs (deployment, entry_name, hook_id, delivery_id, trigger, sha, ref,"
+        " previous_sha) VALUES ($1, $2, $3, $4,"
+        " (SELECT trigger FROM queue_items WHERE deployment = $1 AND entry_name = $2),"
+        " $5, $6, $7) RETURNING id",
+        deployment, entry, detail::hook_of(delivery), detail::delivery_of(delivery), sha, ref,
+        detail::nullable(previous_sha));
+    tx.commit();
+    return row[0].as<RunId>();
+  });
+}
+
+void Ledger::record_step(RunId run, int index, const std::string& name, StepOutcome outcome,
+                         std::optional<int> exit_code, std::chrono::milliseconds duration) {
+  std::optional<std::string> exit_text;
+  if (exit_code) exit_text = std::to_string(*exit_code);
+  session_->run("record_step", [&](pqxx::connection& conn) {
+    pqxx::work tx{conn};
+    try {
+      tx.exec_params(
+          "INSERT INTO run_steps (run_id, step_index, name, outcome, exit_code, duration_ms)"
+          " VALUES ($1, $2, $3, $4, $5::integer, $6)"
+          " ON CONFLICT (run_id, step_index) DO UPDATE SET name = EXCLUDED.name,"
+          " outcome = EXCLUDED.outcome, exit_code = EXCLUDED.exit_code,"
+          " duration_ms = EXCLUDED.duration_ms, recorded_at = now()",
+          run, index, name, std::string(to_string(outcome)), detail::nullable(exit_text),
+          static_cast<std::int64_t>(duration.count()));
+    } catch (const pqxx::foreign_key_violation&) {
+      throw Error("ledger: record_step: run " + std::to_string(run) + " does not exist");
+    }
+    tx.commit();
+  });
+}
+
+void Ledger::finish_run(RunId run, RunOutcome outcome, const std::string& error) {
+  session_->run("finish_run", [&](pqxx::connection& conn) {
+    pqxx::work tx{conn};
+    const auto rows = tx.exec_params(
+        "UPDATE runs SET outcome = $2, finished_at = now(), error = $3 WHERE id = $1"
+        " RETURNING deployment, entry_name",
+        run, std::string(to_string(outcome)), error);
+    if (rows.empty()) {
+      throw Error("ledger: finish_run: run " + std::to_string(run) + " does not exist");
+    }
+    // The run and its queue item change together: the router's delivery_states() never sees a
+    // finished run whose item still says running.
+    if (const auto state = queue_state_after(outcome)) {
+      tx.exec_params(
+          "UPDATE queue_items SET state = $3, reason = $4, updated_at = now()"
+          " WHERE deployment = $1 AND entry_name = $2",
+          rows[0][0].as<std::string>(), rows[0][1].as<std::string>(),
+          std::string(to_string(*state)), error);
+    }
+    tx.commit();
+  });
+}
+
+std::optional<std::string> Ledger::last_deployed_sha(const std::string& deployment) {
+  return session_->run("last_deployed_sha",
+                       [&](pqxx::connection& conn) -> std::optional<std::string> {
+                         pqxx::read_transaction tx{conn};
+                         const auto rows = tx.exec_params(
+                             "SELECT sha FROM runs WHERE deployment = $1 AND outcome = 'succeeded'"
+                             " ORDER BY finished_at DESC, id DESC LIMIT 1",
+                             deployment);
+                         if (rows.empty()) return std::nullopt;
+                         return rows[0][0].as<std::string>();
+                       });
+}
+
+}  // namespace ledger

@@ -1,0 +1,203 @@
+// log.cpp: line formatting, escaping and the single write(2) per line.
+#include "common/log.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <mutex>
+
+#include "common/timefmt.hpp"
+
+namespace common::log {
+namespace {
+
+constexpr std::size_t max_value_bytes = 4096;
+
+struct State {
+  State() {
+    const char* env = std::getenv("DEPLOY_LOG_LEVEL");
+    if (env != nullptr) {
+      if (auto parsed = parse_level(env)) level.store(*parsed);
+    }
+  }
+  std::atomic<Level> level{Level::info};
+  std::mutex program_mutex;
+  std::string program = "deploy";
+};
+
+State& state() {
+  static State instance;
+  return instance;
+}
+
+bool is_control(unsigned char c) {
+  return c < 0x20 || c == 0x7f;
+}
+
+void append_escaped(std::string& out, unsigned char c) {
+  static constexpr char hex[] = "0123456789abcdef";
+  switch (c) {
+    case '\n':
+      out += "\\n";
+      return;
+    case '\r':
+      out += "\\r";
+      return;
+    case '\t':
+      out += "\\t";
+      return;
+    default:
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 0xf];
+  }
+}
+
+// The message: control characters escaped, nothing quoted.
+void append_message(std::string& out, std::string_view message) {
+  for (char ch : message) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (is_control(c)) {
+      append_escaped(out, c);
+    } else {
+      out += ch;
+    }
+  }
+}
+
+void append_key(std::string& out, std::string_view key) {
+  if (key.empty()) out += '_';
+  for (char c : key) {
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       c == '_' || c == '.' || c == '-';
+    out += plain ? c : '_';
+  }
+}
+
+void write_all(std::string_view line) {
+  // One write(2) for the whole line; loops only if the kernel takes part of it (a full pipe).
+  while (!line.empty()) {
+    const ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;  // stderr is gone: nothing sensible is left to report to
+    }
+    line.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+}  // namespace
+
+void set_program(std::string_view name) {
+  auto& s = state();
+  std::lock_guard lock(s.program_mutex);
+  s.program = std::string(name);
+}
+
+void set_level(Level level) {
+  state().level.store(level);
+}
+Level level() {
+  return state().level.load();
+}
+bool enabled(Level wanted) {
+  return wanted >= level();
+}
+
+std::optional<Level> parse_level(std::string_view text) {
+  if (text == "debug") return Level::debug;
+  if (text == "info") return Level::info;
+  if (text == "warn") return Level::warn;
+  if (text == "error") return Level::error;
+  return std::nullopt;
+}
+
+std::string_view to_string(Level level) {
+  switch (level) {
+    case Level::debug:
+      return "debug";
+    case Level::info:
+      return "info";
+    case Level::warn:
+      return "warn";
+    case Level::error:
+      return "error";
+  }
+  return "info";
+}
+
+std::string format_value(std::string_view value) {
+  bool truncated = false;
+  if (value.size() > max_value_bytes) {
+    value = value.substr(0, max_value_bytes);
+    truncated = true;
+  }
+  bool quote = value.empty();
+  for (char ch : value) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == ' ' || c == '"' || c == '=' || c == '\\' || is_control(c)) quote = true;
+  }
+  std::string out;
+  out.reserve(value.size() + 8);
+  if (quote) out += '"';
+  for (char ch : value) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (is_control(c)) {
+      append_escaped(out, c);
+    } else {
+      out += ch;
+    }
+  }
+  if (truncated) out += "...";
+  if (quote) out += '"';
+  return out;
+}
+
+std::string escape_text(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  append_message(out, text);
+  return out;
+}
+
+std::string format_line(std::chrono::system_clock::time_point time, Level level,
+                        std::string_view program, std::string_view message,
+                        std::initializer_list<Field> fields) {
+  std::string line = utc_timestamp_ms(time);
+  line += ' ';
+  line += to_string(level);
+  line += ' ';
+  append_message(line, program);
+  line += ": ";
+  append_message(line, message);
+  for (const auto& field : fields) {
+    line += ' ';
+    append_key(line, field.key);
+    line += '=';
+    line += format_value(field.value);
+  }
+  line += '\n';
+  return line;
+}
+
+void write(Level level, std::string_view message, std::initializer_list<Field> fields) {
+  if (!enabled(level)) return;
+  try {
+    std::string program;
+    {
+      auto& s = state();
+      std::lock_guard lock(s.program_mutex);
+      program = s.program;
+    }
+    write_all(format_line(std::chrono::system_clock::now(), level, program, message, fields));
+  } catch (...) {
+    // Out of memory while formatting: dropping one log line beats crashing the caller.
+  }
+}
+
+}  // namespace common::log

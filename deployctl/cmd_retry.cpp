@@ -1,0 +1,98 @@
+// cmd_retry.cpp: `deployctl retry DEPLOYMENT [ENTRY...]`: moves failed entries of a deployment
+// from failed/DEPLOYMENT/ back into queues/DEPLOYMENT/ (all of them, oldest first, when no ENTRY
+// is named), and prints one line per entry moved.
+//
+// Contract, per entry: queue_layout::move_entry (link into the queue, fsync, unlink from
+// failed/, fsync), so a crash leaves the entry in failed/, in the queue, or both (running retry
+// again finishes the move), never in neither. Only then is failed/<entry>.error.json removed
+// (durably): the failure it describes is kept in the run log (logs/DEPLOYMENT/<entry>.log) and the
+// ledger, and a report left behind would outlive the entry (failed/ is never pruned) or be
+// mistaken for the retried run's. A crash between the two leaves an orphan report, harmless. Every
+// named entry is checked before anything moves: a typo moves nothing. An entry keeps its name, so
+// it sorts before entries that arrived after it; the deployer treats it as an operator's request
+// (always deployed, never superseded or stale). Quarantined files with other names (with a
+// .reason) are not entries and cannot be retried: fix them and drop them into the queue by hand.
+#include <iostream>
+#include <system_error>
+
+#include "deployctl/commands.hpp"
+#include "deployctl/lookup.hpp"
+#include "queue-layout/layout.hpp"
+#include "queue-layout/move.hpp"
+#include "queue-layout/name.hpp"
+#include "queue-layout/scan.hpp"
+
+namespace deployctl {
+namespace {
+
+struct RetryOptions {
+  std::string deployment;
+  std::vector<std::string> entries;
+};
+
+int run_retry(const Context& context, const RetryOptions& options) {
+  std::vector<std::string> names;
+  for (const auto& value : options.entries) names.push_back(entry_argument(value, "ENTRY"));
+  const common::Config config = load(context);
+  const common::Deployment& deployment = find_deployment(config, options.deployment);
+  const queue_layout::Layout layout = layout_of(config);
+  const auto failed = layout.failed(deployment.name);
+  const auto queue = layout.queue(deployment.name);
+
+  queue_layout::Listing listing;
+  if (auto ec = queue_layout::list_entries(failed, listing);
+      ec && ec != std::errc::no_such_file_or_directory) {
+    throw Failure("cannot list " + failed.string() + ": " + ec.message());
+  }
+  if (names.empty()) {
+    names = listing.entries;
+    if (names.empty()) {
+      std::cout << "no failed entries in " << failed.string() << "\n";
+      return 0;
+    }
+  }
+  for (const auto& name : names) {
+    if (!queue_layout::exists(failed, name)) {
+      throw Failure("no failed entry " + name + " in " + failed.string());
+    }
+  }
+  // The deployer creates its queue folder at start; one that never ran may not have it yet.
+  if (auto ec = queue_layout::ensure_layout(layout, {deployment.name}); ec) {
+    throw Failure("cannot create the state directory " + layout.root().string() + ": " +
+                  ec.message());
+  }
+  for (const auto& name : names) {
+    if (auto ec = queue_layout::move_entry(failed, queue, name); ec) {
+      throw Failure("cannot move " + name + " from " + failed.string() + " to " + queue.string() +
+                    ": " + ec.message());
+    }
+    // After the move: removing the report first would leave a failed entry without its reason.
+    const std::string report = queue_layout::error_name(name);
+    if (auto ec = queue_layout::remove_entry(failed, report); ec) {
+      throw Failure("moved " + name + " back into the queue, but cannot remove " +
+                    (failed / report).string() + ": " + ec.message());
+    }
+    std::cout << "retrying " << name << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_retry(CLI::App& app, Context& context) {
+  auto options = std::make_shared<RetryOptions>();
+  CLI::App* command = app.add_subcommand(
+      "retry", "Move failed entries back into the deployment's queue (all when none is named)");
+  command->add_option("DEPLOYMENT", options->deployment, "the deployment (a key of deployments)")
+      ->required();
+  command->add_option("ENTRY", options->entries,
+                      "entries of failed/DEPLOYMENT/ to retry (default: all, oldest first)");
+  command->callback([&context, options] {
+    context.action = [&context, options] { return run_retry(context, *options); };
+  });
+  command->footer(
+      "Each entry's .error.json is removed once it is back in the queue; the failure "
+      "stays in `deployctl logs` and the ledger.");
+}
+
+}  // namespace deployctl

@@ -1,0 +1,147 @@
+// status_format.cpp: the JSON and text forms of a StatusReport (see status_report.hpp and the key
+// list in docs/operations.md). Pure: no I/O.
+#include <sstream>
+
+#include "common/timefmt.hpp"
+#include "deployctl/status_report.hpp"
+
+namespace deployctl {
+namespace {
+
+using nlohmann::json;
+
+std::string short_sha(const std::string& sha) {
+  return sha.substr(0, 12);
+}
+
+std::chrono::seconds age(Time since, Time now) {
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now - since);
+  return seconds.count() < 0 ? std::chrono::seconds(0) : seconds;
+}
+
+json run_json(const std::optional<ledger::Run>& run, bool with_error) {
+  if (!run) return nullptr;
+  json out = {
+      {"run_id", run->id},
+      {"entry", run->entry_name},
+      {"sha", run->sha},
+      {"ref", run->ref},
+      {"started_at", common::utc_timestamp_ms(run->started_at)},
+      {"finished_at",
+       run->finished_at ? json(common::utc_timestamp_ms(*run->finished_at)) : json(nullptr)},
+  };
+  if (with_error) out["error"] = run->error;
+  return out;
+}
+
+json active_json(const std::optional<ActiveEntry>& active, Time now) {
+  if (!active) return nullptr;
+  return {
+      {"entry", active->entry},
+      {"sha", active->sha.empty() ? json(nullptr) : json(active->sha)},
+      {"ref", active->ref.empty() ? json(nullptr) : json(active->ref)},
+      {"since", active->since ? json(common::utc_timestamp_ms(*active->since)) : json(nullptr)},
+      {"seconds", active->since ? json(age(*active->since, now).count()) : json(nullptr)},
+  };
+}
+
+std::string run_line(const std::optional<ledger::Run>& run, Time now, bool with_error,
+                     bool reachable) {
+  if (!reachable) return "unknown (ledger not reachable)";
+  if (!run) return "none";
+  const Time when = run->finished_at.value_or(run->started_at);
+  std::string line = short_sha(run->sha) + " at " + common::utc_timestamp_ms(when) + " (" +
+                     human_duration(age(when, now)) + " ago), entry " + run->entry_name;
+  if (with_error && !run->error.empty()) line += "\n                " + run->error;
+  return line;
+}
+
+}  // namespace
+
+std::string human_duration(std::chrono::seconds duration) {
+  const long long s = duration.count() < 0 ? 0 : duration.count();
+  char buffer[32];
+  if (s < 60) {
+    std::snprintf(buffer, sizeof buffer, "%llds", s);
+  } else if (s < 3600) {
+    std::snprintf(buffer, sizeof buffer, "%lldm%02llds", s / 60, s % 60);
+  } else if (s < 86400) {
+    std::snprintf(buffer, sizeof buffer, "%lldh%02lldm", s / 3600, (s % 3600) / 60);
+  } else {
+    std::snprintf(buffer, sizeof buffer, "%lldd%02lldh", s / 86400, (s % 86400) / 3600);
+  }
+  return buffer;
+}
+
+json to_json(const StatusReport& report) {
+  json deployments = json::object();
+  for (const auto& d : report.deployments) {
+    deployments[d.name] = {
+        {"repository", d.repository},
+        {"branch", d.branch},
+        {"enabled", d.enabled},
+        {"queue", {{"length", d.queued.size()}, {"entries", d.queued}, {"strays", d.queue_strays}}},
+        {"active", active_json(d.active, report.generated_at)},
+        {"last_success", run_json(d.last_success, false)},
+        {"last_failure", run_json(d.last_failure, true)},
+        {"failed",
+         {{"count", d.failed.size()}, {"entries", d.failed}, {"strays", d.failed_strays}}},
+        {"done", {{"count", d.done}}},
+    };
+  }
+  return {
+      {"instance", report.instance},
+      {"state_dir", report.state_dir},
+      {"generated_at", common::utc_timestamp_ms(report.generated_at)},
+      {"database",
+       {{"reachable", report.database_reachable},
+        {"note", report.database_note.empty() ? json(nullptr) : json(report.database_note)}}},
+      {"inbox", {{"waiting", report.inbox}}},
+      {"rejected", {{"count", report.rejected}}},
+      {"deployments", std::move(deployments)},
+      {"notes", report.notes},
+  };
+}
+
+std::string to_text(const StatusReport& report) {
+  const Time now = report.generated_at;
+  std::ostringstream out;
+  out << "instance " << report.instance << ", state directory " << report.state_dir << "\n";
+  out << "inbox: " << report.inbox << " waiting for the router; rejected: " << report.rejected
+      << (report.rejected ? " (see rejected/*.reason)" : "") << "\n";
+  for (const auto& d : report.deployments) {
+    out << "\n"
+        << d.name << " (" << d.repository << "@" << d.branch << ")"
+        << (d.enabled ? "" : " DISABLED") << "\n";
+    out << "  queue:        " << d.queued.size() << " waiting";
+    if (!d.queued.empty()) out << ", oldest " << d.queued.front();
+    if (!d.queue_strays.empty()) out << "; " << d.queue_strays.size() << " odd file(s)";
+    out << "\n";
+    out << "  active:       ";
+    if (d.active) {
+      out << d.active->entry;
+      if (!d.active->sha.empty()) out << " (" << short_sha(d.active->sha) << ")";
+      if (d.active->since) out << " for " << human_duration(age(*d.active->since, now));
+    } else {
+      out << "none";
+    }
+    out << "\n";
+    out << "  last success: " << run_line(d.last_success, now, false, report.database_reachable)
+        << "\n";
+    out << "  last failure: " << run_line(d.last_failure, now, true, report.database_reachable)
+        << "\n";
+    out << "  failed:       " << d.failed.size() << " waiting";
+    if (!d.failed.empty()) out << " (deployctl retry " << d.name << ")";
+    if (!d.failed_strays.empty()) out << "; " << d.failed_strays.size() << " quarantined file(s)";
+    out << "\n";
+    out << "  done:         " << d.done << "\n";
+  }
+  if (!report.database_reachable) {
+    out << "\nnote: the ledger is not reachable, so last outcomes are not shown (folders only): "
+        << report.database_note << "\n";
+  }
+  for (const auto& note : report.notes) out << "note: " << note << "\n";
+  return out.str();
+}
+
+}  // namespace deployctl

@@ -1,0 +1,76 @@
+// status_report.hpp: what `deployctl status` shows, gathered from the state directory's folders
+// and, when it can be reached, the ledger.
+//
+// The folders are the truth about what is waiting (queues/, active/, failed/, inbox/, rejected/)
+// and are always read; the ledger adds the last success and the last failure of each deployment
+// and when the active run started. When the ledger cannot be used (DATABASE_URL unset, the
+// server down, the schema behind) the report still has everything the folders say, and
+// `database.note` says why the rest is missing. Gathering changes nothing anywhere.
+//
+// The JSON form (to_json) has stable keys, documented in docs/operations.md ("deployctl status").
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/config.hpp"
+#include "common/ledger/types.hpp"
+
+namespace deployctl {
+
+using Time = std::chrono::system_clock::time_point;
+
+struct ActiveEntry {
+  std::string entry;
+  std::string sha;  ///< empty when the entry cannot be read as a push
+  std::string ref;
+  /// When its run started (the ledger), else when it was moved into active/ (the file's ctime).
+  std::optional<Time> since;
+};
+
+struct DeploymentStatus {
+  std::string name;
+  std::string repository;
+  std::string branch;
+  bool enabled = true;
+  std::vector<std::string> queued;         ///< canonical entries in queues/<name>/, oldest first
+  std::vector<std::string> queue_strays;   ///< other *.json there (the deployer sets them aside)
+  std::optional<ActiveEntry> active;       ///< the oldest entry in active/<name>/
+  std::vector<std::string> failed;         ///< canonical entries in failed/<name>/ (retryable)
+  std::vector<std::string> failed_strays;  ///< quarantined odd names in failed/<name>/
+  std::size_t done = 0;                    ///< entries in done/<name>/
+  std::optional<ledger::Run> last_success;
+  std::optional<ledger::Run> last_failure;
+};
+
+struct StatusReport {
+  std::string instance;
+  std::string state_dir;
+  Time generated_at{};
+  bool database_reachable = false;
+  std::string database_note;       ///< why the ledger's part is missing; empty when reachable
+  std::size_t inbox = 0;           ///< entries waiting for the router
+  std::size_t rejected = 0;        ///< files in rejected/ (their .reason sidecars not counted)
+  std::vector<std::string> notes;  ///< folders that could not be read, and similar
+  std::vector<DeploymentStatus> deployments;  ///< in the configuration's (name) order
+};
+
+/// Reads the folders and the ledger (see the file comment). Never throws for a missing folder
+/// or an unreachable database; those become notes.
+StatusReport gather_status(const common::Config& config);
+
+/// The stable JSON form.
+nlohmann::json to_json(const StatusReport& report);
+
+/// The human form, several lines per deployment, ending with the notes.
+std::string to_text(const StatusReport& report);
+
+/// "42s", "3m05s", "2h07m", "3d04h": a duration for people.
+std::string human_duration(std::chrono::seconds duration);
+
+}  // namespace deployctl

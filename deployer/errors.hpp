@@ -1,0 +1,35 @@
+// errors.hpp: the two ways a deploy run stops early.
+//
+// DeployFailure: the run failed (a git command, a missing commit, a step): the entry goes to
+// failed/ with an error file built from these fields. Stopped: shutdown was requested while the
+// run was in progress: the entry stays in active/ and is run again on restart.
+#pragma once
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace deployer {
+
+struct DeployFailure : std::runtime_error {
+  DeployFailure(std::string stage_, std::string reason_,
+                std::optional<int> exit_code_ = std::nullopt,
+                std::vector<std::string> output_tail_ = {})
+      : std::runtime_error(stage_ + ": " + reason_),
+        stage(std::move(stage_)),
+        reason(std::move(reason_)),
+        exit_code(exit_code_),
+        output_tail(std::move(output_tail_)) {}
+
+  std::string stage;   // "git fetch", "git checkout", "step build", ...
+  std::string reason;  // "exited with status 1 after 2.0 s", ...
+  std::optional<int> exit_code;
+  std::vector<std::string> output_tail;
+};
+
+struct Stopped : std::runtime_error {
+  Stopped() : std::runtime_error("stopped by shutdown") {}
+};
+
+}  // namespace deployer

@@ -1,0 +1,179 @@
+// git.cpp: see git.hpp.
+#include "deployer/git.hpp"
+
+#include "deployer/errors.hpp"
+#include "deployer/process.hpp"
+
+namespace deployer {
+
+namespace {
+constexpr auto kFetchTimeout = std::chrono::seconds(600);
+constexpr std::size_t kTailLines = 20;
+
+std::vector<std::string> split_nul(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\0', start);
+    if (end == std::string::npos) end = text.size();
+    if (end > start) out.emplace_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+std::vector<std::string> to_vector(const std::deque<std::string>& lines) {
+  return {lines.begin(), lines.end()};
+}
+}  // namespace
+
+Git::Git(std::filesystem::path work_tree, std::vector<std::string> env, RunLog& log,
+         StopSignal& stop)
+    : work_tree_(std::move(work_tree)), env_(std::move(env)), log_(log), stop_(stop) {
+  env_.emplace_back("GIT_TERMINAL_PROMPT=0");
+  env_.emplace_back("LC_ALL=C");
+}
+
+boost::asio::awaitable<Git::Result> Git::git(std::vector<std::string> args, bool log_output,
+                                             bool capture, std::chrono::seconds timeout) {
+  Command command;
+  command.argv.reserve(args.size() + 1);
+  command.argv.emplace_back("git");
+  for (auto& a : args) command.argv.push_back(std::move(a));
+  command.cwd = work_tree_;
+  command.env = env_;
+  command.timeout = timeout;
+
+  Result result;
+  std::string shown = "git";
+  for (std::size_t i = 1; i < command.argv.size(); ++i) shown += " " + command.argv[i];
+  if (log_output) log_.note(shown);
+  log_.clear_tail();
+  OutputSink sink = [&](std::string_view chunk) {
+    if (capture) result.output.append(chunk);
+    if (log_output) log_.output(chunk);
+  };
+  Outcome outcome = co_await run_command(command, sink, stop_);
+  if (log_output) log_.end_output();
+  if (outcome.ending == Ending::stopped) throw Stopped();
+  if (outcome.ending == Ending::spawn_failed) {
+    throw DeployFailure(shown, outcome.describe());
+  }
+  if (outcome.ending != Ending::exited) {
+    throw DeployFailure(shown, outcome.describe(), std::nullopt, to_vector(log_.tail()));
+  }
+  result.exit_code = outcome.exit_code;
+  result.tail = to_vector(log_.tail());
+  if (log_output && outcome.exit_code != 0) log_.note(shown + ": " + outcome.describe());
+  co_return result;
+}
+
+boost::asio::awaitable<void> Git::require_repository() {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(work_tree_, ec)) {
+    throw DeployFailure("checkout", "deployment path " + work_tree_.string() +
+                                        " does not exist (it must be a clone of the repository)");
+  }
+  // Arguments are built before each co_await: g++ 12 rejects a braced list inside one
+  // ("array used as initializer").
+  std::vector<std::string> args{"rev-parse", "--is-inside-work-tree"};
+  auto r = co_await git(std::move(args), false, true);
+  if (r.exit_code != 0 || r.output.rfind("true", 0) != 0) {
+    throw DeployFailure("checkout", "deployment path " + work_tree_.string() +
+                                        " is not a git working tree (it must be a clone)");
+  }
+}
+
+boost::asio::awaitable<bool> Git::has_commit(const std::string& sha) {
+  std::vector<std::string> args{"cat-file", "-e", sha + "^{commit}"};
+  auto r = co_await git(std::move(args), false, false);
+  co_return r.exit_code == 0;
+}
+
+boost::asio::awaitable<void> Git::fetch(const std::string& remote, const std::string& ref,
+                                        const std::string& sha) {
+  // "--" ends the options: the remote (configuration) and the ref (validated webhook value)
+  // can never be read as options by git.
+  std::vector<std::string> all{"fetch", "--prune", "--", remote};
+  auto r = co_await git(std::move(all), true, false, kFetchTimeout);
+  if (r.exit_code != 0) {
+    if (co_await has_commit(sha)) {
+      log_.note("fetch failed, but commit " + sha + " is already present: continuing with it");
+      co_return;
+    }
+    throw DeployFailure(
+        "git fetch",
+        "fetching from " + remote + " failed (exit status " + std::to_string(r.exit_code) + ")",
+        r.exit_code, r.tail);
+  }
+  if (co_await has_commit(sha)) co_return;
+  // A URL remote only brings its HEAD: ask for the pushed ref, then for the commit itself (which
+  // GitHub serves even when no ref points at it any more).
+  if (!ref.empty()) {
+    std::vector<std::string> by_ref{"fetch", "--", remote, ref};
+    co_await git(std::move(by_ref), true, false, kFetchTimeout);
+    if (co_await has_commit(sha)) co_return;
+  }
+  std::vector<std::string> by_sha{"fetch", "--", remote, sha};
+  co_await git(std::move(by_sha), true, false, kFetchTimeout);
+  if (co_await has_commit(sha)) co_return;
+  throw DeployFailure("git fetch",
+                      "commit " + sha + " does not exist in " + remote + " after fetch");
+}
+
+boost::asio::awaitable<std::optional<bool>> Git::is_ancestor(const std::string& ancestor,
+                                                             const std::string& descendant) {
+  std::vector<std::string> args{"merge-base", "--is-ancestor", ancestor, descendant};
+  auto r = co_await git(std::move(args), false, false);
+  if (r.exit_code == 0) co_return true;
+  if (r.exit_code == 1) co_return false;
+  co_return std::nullopt;
+}
+
+boost::asio::awaitable<void> Git::checkout(const std::string& sha) {
+  // --force: local edits to tracked files must not stop a deploy; the deployed tree is exactly
+  // the commit. --detach: never "whatever the branch is now". The trailing "--" makes git take
+  // the sha as a commit, never as a path.
+  std::vector<std::string> args{
+      "-c", "advice.detachedHead=false", "checkout", "--force", "--detach", sha, "--"};
+  auto r = co_await git(std::move(args), true, false);
+  if (r.exit_code != 0) {
+    throw DeployFailure(
+        "git checkout",
+        "checking out " + sha + " failed (exit status " + std::to_string(r.exit_code) + ")",
+        r.exit_code, r.tail);
+  }
+  std::vector<std::string> verify{"rev-parse", "--verify", "HEAD"};
+  auto head = co_await git(std::move(verify), false, true);
+  auto printed = head.output.substr(0, head.output.find('\n'));
+  if (head.exit_code != 0 || printed != sha) {
+    throw DeployFailure("git checkout", "HEAD is " + printed + " after checking out " + sha);
+  }
+}
+
+boost::asio::awaitable<std::vector<std::string>> Git::changed_files(const std::string& previous,
+                                                                    const std::string& sha) {
+  bool have_previous = !previous.empty() && co_await has_commit(previous);
+  std::vector<std::string> args;
+  if (have_previous) {
+    // --no-renames: a renamed file counts under both names (the old path changed too).
+    args = {"-c", "core.quotepath=off", "diff", "--name-only", "--no-renames", "-z", previous, sha,
+            "--"};
+  } else {
+    if (!previous.empty()) {
+      log_.note("previous commit " + previous +
+                " is not in the repository: treating every tracked file as changed");
+    }
+    args = {"ls-tree", "-r", "--name-only", "-z", sha};
+  }
+  auto r = co_await git(std::move(args), false, true);
+  if (r.exit_code != 0) {
+    throw DeployFailure(
+        "git diff",
+        "listing changed files failed (exit status " + std::to_string(r.exit_code) + ")",
+        r.exit_code);
+  }
+  co_return split_nul(r.output);
+}
+
+}  // namespace deployer

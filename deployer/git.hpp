@@ -1,0 +1,70 @@
+// git.hpp: the git commands a deploy needs, run in the deployment's working tree.
+//
+// Every call is an argv (never a shell string) run through run_command, so a shutdown kills a
+// hanging fetch like any step, and its output goes to the run log. Webhook values (shas, refs)
+// are validated before they get here and are placed after "--" where git accepts it, so none
+// can be taken for an option. GIT_TERMINAL_PROMPT=0: a fetch that needs credentials fails at
+// once instead of waiting for a terminal that does not exist.
+//
+// Failures throw DeployFailure (stage "git fetch", "git checkout", ...) with git's last output
+// lines; a shutdown during a call throws Stopped. Nothing here changes the queue or the ledger.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "deployer/run_log.hpp"
+#include "deployer/stop.hpp"
+
+namespace deployer {
+
+class Git {
+ public:
+  /// `env` is the complete environment for git (the deployer's own, usually).
+  Git(std::filesystem::path work_tree, std::vector<std::string> env, RunLog& log, StopSignal& stop);
+
+  /// Fetches from `remote` (a remote name or a URL/path) so that `sha` is present: first the
+  /// remote's configured refspecs (or its HEAD for a URL), then `ref`, then `sha` itself.
+  /// Throws DeployFailure "commit <sha> does not exist in <remote> after fetch" when it is not.
+  boost::asio::awaitable<void> fetch(const std::string& remote, const std::string& ref,
+                                     const std::string& sha);
+
+  /// True when `sha` names a commit present in the repository.
+  boost::asio::awaitable<bool> has_commit(const std::string& sha);
+
+  /// `git merge-base --is-ancestor ancestor descendant`: true also when they are equal; nullopt
+  /// when git cannot tell (a commit missing locally).
+  boost::asio::awaitable<std::optional<bool>> is_ancestor(const std::string& ancestor,
+                                                          const std::string& descendant);
+
+  /// `git checkout --force --detach <sha>`: the working tree is exactly that commit afterwards
+  /// (tracked files; untracked ones such as node_modules are kept).
+  boost::asio::awaitable<void> checkout(const std::string& sha);
+
+  /// Paths changed between `previous` and `sha` (`git diff --name-only`), or every tracked file
+  /// of `sha` when `previous` is empty or no longer in the repository.
+  boost::asio::awaitable<std::vector<std::string>> changed_files(const std::string& previous,
+                                                                 const std::string& sha);
+
+  /// Verifies the work tree is a git repository; throws DeployFailure naming the path if not.
+  boost::asio::awaitable<void> require_repository();
+
+ private:
+  struct Result {
+    int exit_code = -1;
+    std::string output;  // captured when asked
+    std::vector<std::string> tail;
+  };
+  boost::asio::awaitable<Result> git(std::vector<std::string> args, bool log_output, bool capture,
+                                     std::chrono::seconds timeout = std::chrono::seconds(120));
+
+  std::filesystem::path work_tree_;
+  std::vector<std::string> env_;
+  RunLog& log_;
+  StopSignal& stop_;
+};
+
+}  // namespace deployer

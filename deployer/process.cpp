@@ -1,0 +1,330 @@
+// process.cpp: posix_spawn + pidfd + Asio pipe reading; see process.hpp for the contract.
+#include "deployer/process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cerrno>
+#include <cstring>
+#include <optional>
+
+namespace deployer {
+namespace {
+
+namespace asio = boost::asio;
+using namespace asio::experimental::awaitable_operators;
+using Clock = std::chrono::steady_clock;
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+std::string errno_text(int error) {
+  return std::strerror(error);
+}
+
+struct Spawned {
+  pid_t pid = -1;
+  int output = -1;  // read end of the child's stdout+stderr pipe
+  int pidfd = -1;
+  std::string error;
+};
+
+// Starts the child. On failure everything opened here is closed again and `error` says why.
+Spawned spawn_child(const Command& command) {
+  Spawned result;
+  if (command.argv.empty()) {
+    result.error = "empty command";
+    return result;
+  }
+  std::error_code ec;
+  if (!std::filesystem::is_directory(command.cwd, ec)) {
+    result.error = "working folder " + command.cwd.string() + " does not exist";
+    return result;
+  }
+  std::string program =
+      resolve_program(command.argv[0], env_value(command.env, "PATH"), command.cwd);
+  if (program.empty()) {
+    result.error = "program \"" + command.argv[0] + "\" not found in PATH";
+    return result;
+  }
+
+  int pipe_fds[2];
+  // O_CLOEXEC on both ends: only the dup2'ed copies (fd 1 and 2) reach the child, so no other
+  // process ever holds the write end and EOF means "the child's group closed its output".
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    result.error = "pipe: " + errno_text(errno);
+    return result;
+  }
+
+  std::vector<std::string> argv_copy = command.argv;
+  std::vector<char*> argv;
+  argv.reserve(argv_copy.size() + 1);
+  for (auto& a : argv_copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_copy = command.env;
+  std::vector<char*> envp;
+  envp.reserve(env_copy.size() + 1);
+  for (auto& e : env_copy) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 2);
+  posix_spawn_file_actions_addchdir_np(&actions, command.cwd.c_str());
+
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  // Own process group (pgid = pid): a timeout or a stop kills the step and everything it started
+  // in that group with one kill(-pgid). Default signal dispositions and an empty mask, so the
+  // deployer's own signal handling never leaks into a step.
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setpgroup(&attr, 0);
+  sigset_t empty_set, all_signals;
+  sigemptyset(&empty_set);
+  sigfillset(&all_signals);
+  posix_spawnattr_setsigmask(&attr, &empty_set);
+  posix_spawnattr_setsigdefault(&attr, &all_signals);
+
+  pid_t pid = -1;
+  int rc = ::posix_spawn(&pid, program.c_str(), &actions, &attr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  ::close(pipe_fds[1]);
+  if (rc != 0) {
+    ::close(pipe_fds[0]);
+    result.error = "cannot start " + program + ": " + errno_text(rc);
+    return result;
+  }
+  result.pid = pid;
+  result.output = pipe_fds[0];
+  result.pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (result.pidfd < 0) {
+    // Without a pidfd we could not wait for it under Asio: do not leave it running unwatched.
+    int error = errno;
+    ::kill(-pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ::close(result.output);
+    result = Spawned{};
+    result.error = "pidfd_open: " + errno_text(error);
+  }
+  return result;
+}
+
+// Shared by the coroutines of one run; lives in run_command's frame, which outlives them all
+// (the awaitable operators wait for both sides before resuming it).
+struct RunState {
+  pid_t pid;
+  bool exited = false;
+  bool timed_out = false;
+  bool stopped = false;
+  bool reader_done = false;
+  bool stop_reading = false;
+};
+
+asio::awaitable<void> read_output(asio::posix::stream_descriptor& pipe, const OutputSink& sink,
+                                  RunState& state, asio::steady_timer& drain) {
+  std::array<char, 65536> buffer;
+  while (!state.stop_reading) {
+    auto [ec, n] = co_await pipe.async_read_some(asio::buffer(buffer), use_nothrow);
+    if (n > 0 && sink) sink(std::string_view(buffer.data(), n));
+    if (ec) break;  // EOF, or cancelled after the drain period
+  }
+  state.reader_done = true;
+  drain.cancel();
+}
+
+asio::awaitable<void> wait_exit(asio::posix::stream_descriptor& pidfd, RunState& state) {
+  // A pidfd becomes readable when the process exits; it stays a zombie until waitpid.
+  co_await pidfd.async_wait(asio::posix::descriptor_base::wait_read, use_nothrow);
+  state.exited = true;
+}
+
+// Kills the group on timeout or stop: SIGTERM, then SIGKILL after the grace period. Never
+// returns by itself: it is cancelled by wait_exit winning the race.
+asio::awaitable<void> supervise(const Command& command, RunState& state, StopSignal& stop,
+                                Clock::time_point deadline) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  auto registration = stop.on_stop([&] { timer.cancel(); });
+  timer.expires_at(deadline);
+  if (!stop.requested()) co_await timer.async_wait(use_nothrow);
+  if (state.exited) co_return;
+  if (stop.requested()) {
+    state.stopped = true;
+  } else {
+    state.timed_out = true;
+  }
+  ::kill(-state.pid, SIGTERM);
+  timer.expires_after(state.stopped ? command.stop_grace : command.kill_grace);
+  // A stop requested during a timeout's grace period cancels the wait: SIGKILL at once.
+  if (!(state.timed_out && stop.requested())) co_await timer.async_wait(use_nothrow);
+  if (state.exited) co_return;
+  ::kill(-state.pid, SIGKILL);
+  timer.expires_at(Clock::time_point::max());
+  while (!state.exited) {
+    auto [ec] = co_await timer.async_wait(use_nothrow);
+    if (ec && state.exited) break;
+    auto cs = co_await asio::this_coro::cancellation_state;
+    if (cs.cancelled() != asio::cancellation_type::none) break;
+  }
+}
+
+asio::awaitable<void> watch_child(const Command& command, RunState& state, StopSignal& stop,
+                                  asio::posix::stream_descriptor& pidfd,
+                                  asio::posix::stream_descriptor& pipe, asio::steady_timer& drain,
+                                  Clock::time_point deadline, int& wait_status) {
+  co_await (wait_exit(pidfd, state) || supervise(command, state, stop, deadline));
+  if (state.timed_out || state.stopped) {
+    // The leader is a zombie, so its pid is still the group's id and cannot name another group:
+    // this reaches every process the step left behind in its group.
+    ::kill(-state.pid, SIGKILL);
+  }
+  int status = 0;
+  while (::waitpid(state.pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  wait_status = status;
+  if (!state.reader_done) {
+    drain.expires_after(command.drain);
+    co_await drain.async_wait(use_nothrow);
+  }
+  if (!state.reader_done) {
+    // Something outside the group (or a survivor of a normal exit) still holds the pipe open.
+    state.stop_reading = true;
+    pipe.cancel();
+  }
+}
+
+const char* signal_name(int sig) {
+  switch (sig) {
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGKILL:
+      return "SIGKILL";
+    case SIGINT:
+      return "SIGINT";
+    case SIGSEGV:
+      return "SIGSEGV";
+    case SIGABRT:
+      return "SIGABRT";
+    case SIGPIPE:
+      return "SIGPIPE";
+    case SIGHUP:
+      return "SIGHUP";
+    case SIGBUS:
+      return "SIGBUS";
+    default:
+      return "signal";
+  }
+}
+
+}  // namespace
+
+std::string Outcome::describe() const {
+  auto seconds = std::to_string(duration.count() / 1000) + "." +
+                 std::to_string((duration.count() % 1000) / 100) + " s";
+  switch (ending) {
+    case Ending::exited:
+      return "exited with status " + std::to_string(exit_code) + " after " + seconds;
+    case Ending::signaled:
+      return "killed by signal " + std::to_string(signal) + " (" + signal_name(signal) +
+             ") after " + seconds;
+    case Ending::timed_out:
+      return "timed out after " + seconds + " (process group killed)";
+    case Ending::stopped:
+      return "stopped by shutdown after " + seconds + " (process group killed)";
+    case Ending::spawn_failed:
+      return "could not start: " + error;
+  }
+  return "unknown";
+}
+
+std::string_view env_value(const std::vector<std::string>& env, std::string_view name,
+                           bool* found) {
+  // Last definition wins, as when the list was built by appending overrides.
+  for (auto it = env.rbegin(); it != env.rend(); ++it) {
+    std::string_view entry = *it;
+    if (entry.size() > name.size() && entry.substr(0, name.size()) == name &&
+        entry[name.size()] == '=') {
+      if (found != nullptr) *found = true;
+      return entry.substr(name.size() + 1);
+    }
+  }
+  if (found != nullptr) *found = false;
+  return {};
+}
+
+std::string resolve_program(const std::string& program, std::string_view path_variable,
+                            const std::filesystem::path& cwd) {
+  if (program.empty()) return {};
+  if (program.find('/') != std::string::npos) return program;
+  if (path_variable.empty()) path_variable = "/usr/local/bin:/usr/bin:/bin";
+  std::size_t start = 0;
+  while (start <= path_variable.size()) {
+    std::size_t end = path_variable.find(':', start);
+    if (end == std::string_view::npos) end = path_variable.size();
+    std::string_view dir = path_variable.substr(start, end - start);
+    std::filesystem::path candidate =
+        dir.empty() ? std::filesystem::path(program) : std::filesystem::path(dir) / program;
+    std::filesystem::path probe = candidate.is_absolute() ? candidate : cwd / candidate;
+    std::error_code ec;
+    if (::access(probe.c_str(), X_OK) == 0 && !std::filesystem::is_directory(probe, ec)) {
+      return probe.string();
+    }
+    start = end + 1;
+  }
+  return {};
+}
+
+asio::awaitable<Outcome> run_command(const Command& command, const OutputSink& sink,
+                                     StopSignal& stop) {
+  auto executor = co_await asio::this_coro::executor;
+  auto started = Clock::now();
+  Outcome outcome;
+  if (stop.requested()) {
+    outcome.ending = Ending::stopped;
+    co_return outcome;
+  }
+  Spawned child = spawn_child(command);
+  if (child.pid < 0) {
+    outcome.ending = Ending::spawn_failed;
+    outcome.error = child.error;
+    co_return outcome;
+  }
+  asio::posix::stream_descriptor pipe(executor, child.output);
+  asio::posix::stream_descriptor pidfd(executor, child.pidfd);
+  asio::steady_timer drain(executor);
+  RunState state{child.pid};
+  int wait_status = 0;
+  auto deadline = started + command.timeout;
+
+  co_await (read_output(pipe, sink, state, drain) &&
+            watch_child(command, state, stop, pidfd, pipe, drain, deadline, wait_status));
+
+  outcome.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+  if (WIFSIGNALED(wait_status)) outcome.signal = WTERMSIG(wait_status);
+  if (state.timed_out) {
+    outcome.ending = Ending::timed_out;
+  } else if (state.stopped) {
+    outcome.ending = Ending::stopped;
+  } else if (WIFEXITED(wait_status)) {
+    outcome.ending = Ending::exited;
+    outcome.exit_code = WEXITSTATUS(wait_status);
+  } else {
+    outcome.ending = Ending::signaled;
+  }
+  co_return outcome;
+}
+
+}  // namespace deployer

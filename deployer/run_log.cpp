@@ -1,0 +1,101 @@
+// run_log.cpp: see run_log.hpp.
+#include "deployer/run_log.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <system_error>
+
+#include "common/log.hpp"
+#include "common/timefmt.hpp"
+
+namespace deployer {
+
+namespace {
+constexpr std::size_t kMaxLine = 64 * 1024;  // a runaway line without '\n' is cut here
+}
+
+RunLog::RunLog(std::filesystem::path file, std::size_t tail_lines)
+    : path_(std::move(file)), tail_lines_(tail_lines) {
+  // O_APPEND: a re-run after a crash adds to the history instead of overwriting it.
+  // O_CLOEXEC: steps must not inherit the log descriptor (they write through their pipe).
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
+  if (fd_ < 0) {
+    throw std::system_error(errno, std::generic_category(),
+                            "cannot open run log " + path_.string());
+  }
+}
+
+RunLog::~RunLog() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void RunLog::write_line(std::string_view marker, std::string_view text) {
+  std::string line = common::utc_timestamp_ms(std::chrono::system_clock::now());
+  line += ' ';
+  line += marker;
+  if (!text.empty()) {
+    line += ' ';
+    line += text;
+  }
+  line += '\n';
+  std::string_view rest = line;
+  while (!rest.empty()) {
+    ssize_t n = ::write(fd_, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (!write_failed_) {
+        write_failed_ = true;
+        common::log::error(
+            "cannot write run log",
+            {{"file", path_.string()}, {"error", std::generic_category().message(errno)}});
+      }
+      return;
+    }
+    rest.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+void RunLog::note(std::string_view text) {
+  end_output();
+  write_line("===", text);
+}
+
+void RunLog::output(std::string_view chunk) {
+  while (!chunk.empty()) {
+    auto newline = chunk.find('\n');
+    if (newline == std::string_view::npos) {
+      partial_.append(chunk);
+      if (partial_.size() >= kMaxLine) end_output();
+      return;
+    }
+    partial_.append(chunk.substr(0, newline));
+    chunk.remove_prefix(newline + 1);
+    if (!partial_.empty() && partial_.back() == '\r') partial_.pop_back();
+    write_line("|", partial_);
+    tail_.push_back(std::move(partial_));
+    if (tail_.size() > tail_lines_) tail_.pop_front();
+    partial_.clear();
+  }
+}
+
+void RunLog::end_output() {
+  if (partial_.empty()) return;
+  output("\n");
+}
+
+bool RunLog::finish() {
+  end_output();
+  // fsync: the log is the evidence of what a run did; make it durable before the entry moves on,
+  // so a power cut cannot leave a done/failed entry whose log is missing its end.
+  if (::fsync(fd_) != 0 && !write_failed_) {
+    write_failed_ = true;
+    common::log::error("cannot fsync run log", {{"file", path_.string()},
+                                                {"error", std::generic_category().message(errno)}});
+  }
+  return !write_failed_;
+}
+
+}  // namespace deployer

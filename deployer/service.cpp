@@ -1,0 +1,190 @@
+// service.cpp: see service.hpp.
+#include "deployer/service.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <memory>
+#include <stdexcept>
+
+#include "common/secrets.hpp"
+#include "deployer/context.hpp"
+#include "deployer/deploy.hpp"
+#include "deployer/environment.hpp"
+#include "deployer/intake.hpp"
+#include "deployer/lock.hpp"
+#include "deployer/moves.hpp"
+#include "queue-layout/move.hpp"
+#include "queue-layout/quarantine.hpp"
+#include "queue-layout/recover.hpp"
+#include "queue-layout/scan.hpp"
+#include "queue-layout/watch.hpp"
+
+namespace deployer {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// Step 6 of the startup (service.hpp): entries a previous run left in active/.
+asio::awaitable<void> recover_active(Context& context) {
+  queue_layout::Listing listing;
+  if (auto ec = queue_layout::list_entries(context.active, listing)) {
+    throw std::runtime_error("cannot list " + context.active.string() + ": " + ec.message());
+  }
+  for (const auto& stray : listing.strays) {
+    // Nothing but the deployer writes active/, so there is no file to wait for here.
+    if (auto ec = queue_layout::quarantine(context.active, context.failed, stray,
+                                           "\"" + stray + "\" is not a queue entry name")) {
+      common::log::error(
+          "cannot quarantine stray file",
+          {{"deployment", context.deployment.name}, {"file", stray}, {"error", ec.message()}});
+    }
+  }
+  for (const auto& name : listing.entries) {
+    if (context.stop.requested()) throw Stopped();
+    // A move from the queue that a crash interrupted after the link: finish it, so the entry is
+    // not taken from the queue a second time. (A different file of that name there is left.)
+    if (queue_layout::exists(context.queue, name)) {
+      (void)queue_layout::move_entry(context.queue, context.active, name);
+    }
+    // A move to done/ or failed/ that a crash interrupted after the link: the outcome is already
+    // recorded, so finish the move instead of deploying again. move_entry refuses (file_exists)
+    // when the file there is a different one; then this entry is deployed normally.
+    bool finished = false;
+    for (const auto* target : {&context.done, &context.failed}) {
+      if (!finished && queue_layout::exists(*target, name) &&
+          !queue_layout::move_entry(context.active, *target, name)) {
+        common::log::info(
+            "finished moving an entry left in active/",
+            {{"deployment", context.deployment.name}, {"entry", name}, {"to", target->string()}});
+        finished = true;
+      }
+    }
+    if (finished) continue;
+    common::log::info("running again an entry left in active/ by a previous run",
+                      {{"deployment", context.deployment.name}, {"entry", name}});
+    co_await deploy_entry(context, name);
+  }
+}
+
+asio::awaitable<void> main_loop(Context& context) {
+  try {
+    co_await with_ledger(context, "require_schema", [&] { context.ledger.require_schema(); });
+    // The watch first, the scans second (queue-layout watch.hpp): an entry arriving between the
+    // two is seen by the scan or wakes the wait, never neither.
+    queue_layout::Watcher watcher(co_await asio::this_coro::executor, context.queue,
+                                  context.config.router.rescan());
+    auto registration = context.stop.on_stop([&watcher] { watcher.cancel(); });
+    common::log::info("deployer started", {{"deployment", context.deployment.name},
+                                           {"pid", static_cast<long>(::getpid())},
+                                           {"queue", context.queue.string()}});
+    if (!context.deployment.enabled) {
+      common::log::warn(
+          "deployment is disabled: the router queues nothing for it, but entries "
+          "dropped into its queue are still deployed",
+          {{"deployment", context.deployment.name}});
+    }
+    co_await recover_active(context);
+    prune(context);
+    while (!context.stop.requested()) {
+      IntakeResult intake = co_await next_entry(context);
+      if (intake.next) {
+        co_await move_durably(context, context.queue, context.active, *intake.next);
+        co_await deploy_entry(context, *intake.next);
+        continue;
+      }
+      auto wait =
+          std::chrono::duration_cast<std::chrono::milliseconds>(context.config.router.rescan());
+      if (intake.recheck && *intake.recheck < wait) wait = *intake.recheck;
+      co_await watcher.wait(wait);
+    }
+  } catch (const Stopped&) {
+    // Shutdown requested while something was waiting: fall through to the exit line.
+  } catch (const boost::system::system_error& e) {
+    // The watcher's wait throws operation_aborted once cancelled by a shutdown.
+    if (e.code() != asio::error::operation_aborted || !context.stop.requested()) throw;
+  }
+  common::log::info("deployer stopped", {{"deployment", context.deployment.name}});
+}
+
+std::unique_ptr<StatusReporter> make_statuses(const common::Config& config,
+                                              const common::Deployment& deployment,
+                                              asio::any_io_executor executor, StopSignal& stop) {
+  std::optional<std::string> token = common::github_token(config);
+  if (!token) {
+    common::log::info("no GitHub token configured: commit statuses are not posted",
+                      {{"deployment", deployment.name}});
+    return nullptr;
+  }
+  auto url = parse_url(config.github.api_url);
+  if (!url.ok()) {
+    throw std::runtime_error(config.file.string() + ": github.api_url: " + url.error().message);
+  }
+  StatusSettings settings;
+  settings.api = url.value();
+  settings.token = *token;
+  settings.repository = deployment.repository;
+  settings.context = "deploy/" + deployment.name;
+  return std::make_unique<StatusReporter>(executor, std::move(settings), stop);
+}
+
+}  // namespace
+
+int run(const common::Config& config, const std::string& name) {
+  const common::Deployment& deployment = config.deployment(name);
+  queue_layout::Layout layout(config.state_dir);
+  if (auto ec = queue_layout::ensure_layout(layout, {name})) {
+    throw std::runtime_error("cannot create the state directory " + config.state_dir.string() +
+                             ": " + ec.message());
+  }
+  // The lock before touching any of the deployment's folders: a second deployer must not
+  // recover (re-run) the entry the first one is running.
+  DeploymentLock lock(layout.locks(), name);
+  for (const auto& dir :
+       {layout.queue(name), layout.active(name), layout.done(name), layout.failed(name)}) {
+    queue_layout::remove_stale_temporaries(dir);
+  }
+  ledger::Ledger ledger(common::database_url(config));
+
+  asio::io_context io;
+  StopSignal stop;
+  auto statuses = make_statuses(config, deployment, io.get_executor(), stop);
+  Context context{config,
+                  deployment,
+                  ledger,
+                  stop,
+                  statuses.get(),
+                  without_secrets(process_environment(), config),
+                  layout.queue(name),
+                  layout.active(name),
+                  layout.done(name),
+                  layout.failed(name),
+                  layout.logs(name)};
+
+  // PM2 stops apps with SIGINT, systemd and operators with SIGTERM: the same prompt shutdown.
+  asio::signal_set signals(io, SIGTERM, SIGINT);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
+    if (ec) return;
+    common::log::info("signal received: stopping",
+                      {{"deployment", name}, {"signal", signal_number}});
+    stop.request();
+  });
+  if (statuses) asio::co_spawn(io, statuses->run(), asio::detached);
+  std::exception_ptr failure;
+  asio::co_spawn(io, main_loop(context), [&](std::exception_ptr e) {
+    failure = e;
+    // Whatever ended the loop, end everything else too so io.run() returns.
+    stop.request();
+    signals.cancel();
+  });
+  io.run();
+  if (failure) std::rethrow_exception(failure);
+  return 0;
+}
+
+}  // namespace deployer

@@ -1,0 +1,78 @@
+// steps.cpp: see steps.hpp.
+#include "deployer/steps.hpp"
+
+#include "common/log.hpp"
+#include "deployer/errors.hpp"
+#include "deployer/glob.hpp"
+#include "deployer/process.hpp"
+
+namespace deployer {
+
+bool step_applies(const common::Step& step, const std::vector<std::string>& changed) {
+  return step.only_if_changed.empty() || any_match(step.only_if_changed, changed);
+}
+
+boost::asio::awaitable<void> run_steps(const StepsInput& input, RunLog& log, StopSignal& stop,
+                                       const StepRecorder& record) {
+  const auto& steps = input.deployment.steps;
+  const std::string count = std::to_string(steps.size());
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const common::Step& step = steps[i];
+    const std::string label = "step " + std::to_string(i + 1) + "/" + count + " " + step.name;
+    StepReport report;
+    report.index = static_cast<int>(i);
+    report.name = step.name;
+
+    if (!step_applies(step, input.changed)) {
+      log.note(label + " skipped: no changed path matches only_if_changed");
+      report.result = StepReport::Result::skipped;
+      co_await record(report);
+      continue;
+    }
+
+    Command command;
+    command.argv = step_argv(step, input.vars);
+    command.cwd = input.deployment.path;
+    command.env = step_environment(input.base_env, input.deployment, step, input.vars);
+    command.timeout = step.timeout;
+
+    log.note(label + ": " + display_command(command.argv));
+    log.clear_tail();
+    common::log::info(
+        "step started",
+        {{"deployment", input.deployment.name}, {"entry", input.vars.entry}, {"step", step.name}});
+    const OutputSink sink = [&log](std::string_view chunk) { log.output(chunk); };
+    Outcome outcome = co_await run_command(command, sink, stop);
+    log.end_output();
+    log.note(label + " " + outcome.describe());
+
+    report.duration = outcome.duration;
+    if (outcome.ending == Ending::exited) report.exit_code = outcome.exit_code;
+    if (outcome.ending == Ending::stopped) throw Stopped();
+    if (outcome.succeeded()) {
+      report.result = StepReport::Result::succeeded;
+    } else if (outcome.ending == Ending::timed_out) {
+      report.result = StepReport::Result::timeout;
+    } else {
+      report.result = StepReport::Result::failed;
+    }
+    common::log::write(outcome.succeeded() ? common::log::Level::info : common::log::Level::warn,
+                       "step finished",
+                       {{"deployment", input.deployment.name},
+                        {"entry", input.vars.entry},
+                        {"step", step.name},
+                        {"result", outcome.describe()}});
+    co_await record(report);
+    if (!outcome.succeeded()) {
+      std::string reason = outcome.describe();
+      if (outcome.ending == Ending::timed_out) {
+        reason =
+            "timed out after " + std::to_string(step.timeout.count()) + " s (process group killed)";
+      }
+      throw DeployFailure("step " + step.name, reason, report.exit_code,
+                          std::vector<std::string>(log.tail().begin(), log.tail().end()));
+    }
+  }
+}
+
+}  // namespace deployer

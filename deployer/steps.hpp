@@ -1,0 +1,52 @@
+// steps.hpp: running a deployment's steps in order for one deploy.
+//
+// For each step: if it has "only_if_changed" globs and no changed path matches, it is skipped
+// (and recorded as skipped). Otherwise its argv runs in the deployment's path with the step
+// environment (environment.hpp) under the step's timeout; its output goes to the run log between
+// a header ("step 2/5 build: pnpm run build") and a footer (exit status and duration). The first
+// step that does not succeed ends the deploy: run_steps throws DeployFailure with the step's
+// name, exit status, reason and last output lines. A shutdown throws Stopped after the step's
+// process group was killed. Every step's end is reported to `record` before the next starts.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/config.hpp"
+#include "deployer/environment.hpp"
+#include "deployer/run_log.hpp"
+#include "deployer/stop.hpp"
+
+namespace deployer {
+
+struct StepReport {
+  enum class Result { succeeded, failed, skipped, timeout };
+  int index = 0;  // 0-based position in the deployment's steps
+  std::string name;
+  Result result = Result::succeeded;
+  std::optional<int> exit_code;  // when the program exited by itself
+  std::chrono::milliseconds duration{0};
+};
+
+/// Called after each step (ledger record_step); may wait (ledger back-off).
+using StepRecorder = std::function<boost::asio::awaitable<void>(const StepReport&)>;
+
+struct StepsInput {
+  const common::Deployment& deployment;
+  const DeployVars& vars;
+  const std::vector<std::string>& changed;   // changed paths (git diff)
+  const std::vector<std::string>& base_env;  // filtered process environment
+};
+
+/// Runs every step (see the file comment).
+boost::asio::awaitable<void> run_steps(const StepsInput& input, RunLog& log, StopSignal& stop,
+                                       const StepRecorder& record);
+
+/// Whether `step` must run for these changed paths (no globs, or one matching).
+bool step_applies(const common::Step& step, const std::vector<std::string>& changed);
+
+}  // namespace deployer

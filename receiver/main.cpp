@@ -1,0 +1,19 @@
+// main.cpp: `receiver --config FILE`: the GitHub webhook endpoint (see server.hpp,
+// docs/receiver.md).
+#include "common/cli.hpp"
+#include "receiver/server.hpp"
+
+int main(int argc, char** argv) {
+  common::StandardOptions options;
+  return common::run_main(
+      "receiver", argc, argv,
+      [&](CLI::App& app) {
+        app.description("Receives GitHub webhooks and stores each delivery durably in inbox/");
+        common::add_standard_options(app, options);
+      },
+      [&] {
+        const common::Config config = common::load_config_for(options);
+        common::refuse_root_unless_allowed(config);
+        return receiver::run(config);
+      });
+}

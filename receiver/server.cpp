@@ -1,0 +1,437 @@
+// server.cpp: the listener, the per-connection session coroutine and shutdown (see server.hpp).
+//
+// The only translation unit that includes Beast. Everything that decides what to answer lives in
+// handler.cpp; this file moves bytes, enforces limits and timeouts, and schedules the publish.
+#include "receiver/server.hpp"
+
+#include <signal.h>
+#include <string.h>
+
+#include <array>
+#include <chrono>
+#include <list>
+#include <stdexcept>
+#include <string>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "common/log.hpp"
+#include "common/version.hpp"
+#include "queue-layout/layout.hpp"
+#include "receiver/handler.hpp"
+#include "receiver/inbox.hpp"
+#include "receiver/message.hpp"
+#include "receiver/settings.hpp"
+
+namespace receiver {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+// Errors as values: every awaited operation yields (error_code, result...) instead of throwing.
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+
+// How long a closing connection keeps reading (and dropping) what the client still sends, and
+// at most how much. See linger_close().
+constexpr auto kLingerTime = 1s;
+constexpr std::size_t kLingerBytes = 1 << 20;
+constexpr std::size_t kFirstRead = 4096;
+
+// One live connection, as the shutdown sees it.
+struct Connection {
+  beast::tcp_stream* stream;
+  bool idle = true;  // waiting for a request to start (or lingering): safe to cancel at shutdown
+};
+
+std::string field_string(beast::string_view s) {
+  return std::string(s.data(), s.size());
+}
+
+bool is_parse_error(const beast::error_code& ec) {
+  static const auto& category = http::make_error_code(http::error::bad_target).category();
+  return ec.category() == category && ec != http::error::end_of_stream &&
+         ec != http::error::partial_message;
+}
+
+Request to_request(http::request<http::string_body>&& message, const std::string& peer,
+                   std::chrono::system_clock::time_point received) {
+  Request request;
+  request.method = field_string(message.method_string());
+  request.target = field_string(message.target());
+  request.headers.reserve(16);
+  for (const auto& field : message) {
+    std::string name = field_string(field.name_string());
+    for (char& c : name) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    request.headers.push_back({std::move(name), field_string(field.value())});
+  }
+  request.body = std::move(message.body());
+  request.peer = peer;
+  request.received = received;
+  return request;
+}
+
+class Server {
+ public:
+  Server(const common::Config& config, Settings settings, InboxWriter& inbox)
+      : config_(config),
+        settings_(std::move(settings)),
+        inbox_(inbox),
+        ioc_(1),
+        pool_(config.receiver.publish_threads),
+        acceptor_(ioc_),
+        signals_(ioc_, SIGINT, SIGTERM) {
+    listen();
+  }
+
+  void run() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int signal_number) {
+      if (!ec) stop(signal_number);
+    });
+    asio::co_spawn(ioc_, accept_loop(), rethrow_from_run);
+    ioc_.run();
+    // Every session awaited its publish before finishing, so the pool is idle by now.
+    pool_.join();
+    common::log::info("stopped");
+  }
+
+ private:
+  static void rethrow_from_run(std::exception_ptr error) {
+    if (error) std::rethrow_exception(error);
+  }
+
+  void listen() {
+    const auto& listen = config_.listen;
+    auto where = listen.host + ":" + std::to_string(listen.port);
+    tcp::resolver resolver(ioc_);
+    beast::error_code ec;
+    auto results = resolver.resolve(listen.host, std::to_string(listen.port),
+                                    tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+    if (ec || results.empty()) {
+      throw std::runtime_error("listen.host: cannot resolve \"" + listen.host +
+                               "\": " + ec.message());
+    }
+    tcp::endpoint endpoint = results.begin()->endpoint();
+    acceptor_.open(endpoint.protocol(), ec);
+    // A restarted receiver must be able to bind while connections of its previous incarnation
+    // are still in TIME_WAIT.
+    if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
+    auto bound = acceptor_.local_endpoint(ec);
+    common::log::info("listening", {{"host", endpoint.address().to_string()},
+                                    {"port", static_cast<unsigned>(bound.port())},
+                                    {"inbox", inbox_.inbox().string()},
+                                    {"publish_threads", config_.receiver.publish_threads},
+                                    {"version", common::version}});
+  }
+
+  // SIGINT/SIGTERM: no new connections; idle ones end now; requests already started finish.
+  void stop(int signal_number) {
+    stopping_ = true;
+    common::log::info("stopping", {{"signal", sigabbrev_np(signal_number)},
+                                   {"connections", connections_.size()}});
+    beast::error_code ignored;
+    acceptor_.close(ignored);
+    for (Connection* connection : connections_) {
+      if (connection->idle) connection->stream->cancel();
+    }
+  }
+
+  asio::awaitable<void> accept_loop() {
+    while (!stopping_) {
+      auto [ec, socket] = co_await acceptor_.async_accept(nothrow);
+      if (stopping_) break;
+      if (ec) {
+        if (ec == asio::error::operation_aborted) break;
+        common::log::warn("accept failed", {{"error", ec.message()}});
+        // Out of descriptors (EMFILE) and the like: pause instead of spinning on the same error.
+        asio::steady_timer pause(ioc_, 100ms);
+        co_await pause.async_wait(nothrow);
+        continue;
+      }
+      beast::error_code ignored;
+      // Responses are small and written whole: without this, Nagle's algorithm and the
+      // client's delayed ACK can add 40 ms to a keep-alive request.
+      socket.set_option(tcp::no_delay(true), ignored);
+      if (sessions_ >= config_.receiver.max_connections) {
+        if (refusals_ < config_.receiver.max_connections) {
+          asio::co_spawn(ioc_, refuse(std::move(socket)), log_failure);
+        }
+        continue;  // beyond both caps the socket is simply closed
+      }
+      asio::co_spawn(ioc_, session(std::move(socket)), log_failure);
+    }
+  }
+
+  static void log_failure(std::exception_ptr error) {
+    if (!error) return;
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      common::log::error("connection failed", {{"error", e.what()}});
+    }
+  }
+
+  // Keeps a connection in connections_ (for stop()) for as long as its coroutine lives.
+  class Registration {
+   public:
+    Registration(std::list<Connection*>& list, Connection& connection)
+        : list_(list), it_(list.insert(list.end(), &connection)) {}
+    ~Registration() { list_.erase(it_); }
+    Registration(const Registration&) = delete;
+    Registration& operator=(const Registration&) = delete;
+
+   private:
+    std::list<Connection*>& list_;
+    std::list<Connection*>::iterator it_;
+  };
+
+  asio::awaitable<void> session(tcp::socket socket) {
+    ++sessions_;
+    struct Count {
+      std::uint32_t& n;
+      ~Count() { --n; }
+    } count{sessions_};
+    beast::error_code ec;
+    auto remote = socket.remote_endpoint(ec);
+    const std::string peer = ec ? std::string() : remote.address().to_string();
+    beast::tcp_stream stream(std::move(socket));
+    Connection self{&stream};
+    Registration registration(connections_, self);
+    beast::flat_buffer buffer;
+
+    bool first = true;
+    while (!stopping_) {
+      if (buffer.size() == 0) {
+        // Wait for the first byte of the next request. This is the only wait stop() cancels,
+        // so a request that has begun to arrive is always finished. A new connection gets the
+        // read timeout (it has no business being silent); a kept-alive one the idle timeout.
+        self.idle = true;
+        stream.expires_after(first ? config_.receiver.read_timeout()
+                                   : config_.receiver.idle_timeout());
+        auto [read_ec, n] = co_await stream.async_read_some(buffer.prepare(kFirstRead), nothrow);
+        self.idle = false;
+        if (read_ec) break;
+        buffer.commit(n);
+      }
+      first = false;
+      auto next = co_await exchange(stream, buffer, peer);
+      if (next == After::linger) co_await linger_close(stream, self);
+      if (next != After::keep_alive) break;
+    }
+    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream.close();
+  }
+
+  enum class After { keep_alive, close, linger };
+
+  // Reads one request (its first bytes are in `buffer`), answers it, and says what to do with
+  // the connection next.
+  asio::awaitable<After> exchange(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                  const std::string& peer) {
+    const auto started = std::chrono::steady_clock::now();
+    const auto& limits = config_.receiver;
+    // One deadline for the whole request, header and body: a client that trickles bytes
+    // (slowloris) is cut off after read_timeout_s however it paces them.
+    stream.expires_after(limits.read_timeout());
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(limits.header_limit_bytes);
+    // A Content-Length above the limit fails at the end of the header, before any body byte is
+    // read; a chunked body fails as soon as it passes the limit.
+    parser.body_limit(limits.body_limit_bytes);
+
+    auto [ec, header_bytes] = co_await http::async_read_header(stream, buffer, parser, nothrow);
+    const auto received = std::chrono::system_clock::now();
+    // RFC 9112 6.3: a request whose Transfer-Encoding does not end in chunked has no knowable
+    // length and must be refused; Beast would otherwise read its body until the peer closes
+    // (a request-smuggling shape if a proxy in front frames it differently).
+    if (!ec && parser.get().count(http::field::transfer_encoding) != 0 && !parser.chunked()) {
+      ec = http::error::bad_transfer_encoding;
+    }
+    if (!ec && !parser.is_done()) {
+      if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+        // curl and others wait for this before sending a body larger than 1 KB.
+        http::response<http::empty_body> go_on{http::status::continue_, 11};
+        auto [write_ec, n] = co_await http::async_write(stream, go_on, nothrow);
+        ec = write_ec;
+      }
+      if (!ec) {
+        auto [body_ec, body_bytes] = co_await http::async_read(stream, buffer, parser, nothrow);
+        ec = body_ec;
+      }
+    }
+
+    Response response;
+    Decision decision;
+    const auto& header = parser.get();
+    const unsigned version = parser.is_header_done() ? header.version() : 11;
+    const std::string method = field_string(header.method_string());
+    const std::string target = field_string(header.target());
+    std::size_t body_size = 0;
+    std::string entry_name;
+    After after = After::linger;
+    if (ec == http::error::body_limit) {
+      response = too_large(limits.body_limit_bytes);
+    } else if (ec == http::error::header_limit) {
+      response = header_too_large(limits.header_limit_bytes);
+    } else if (ec && is_parse_error(ec)) {
+      response = malformed_http(ec.message());
+    } else if (ec) {
+      // Timeout, reset, end of stream in the middle: there is nobody to answer.
+      common::log::info(
+          "request abandoned",
+          {{"method", method}, {"path", target}, {"peer", peer}, {"error", ec.message()}});
+      co_return After::close;
+    } else {
+      const bool keep_alive = header.keep_alive();
+      Request request = to_request(parser.release(), peer, received);
+      body_size = request.body.size();
+      decision = handle_request(request, settings_);
+      response = std::move(decision.response);
+      // Ordering: the 202 is written only after the entry is durable, so a crash or power loss
+      // at any point before that never acknowledges a delivery that is not stored.
+      if (decision.entry) response = co_await publish(decision, entry_name);
+      after = keep_alive && !response.close && !stopping_ ? After::keep_alive : After::close;
+      if (response.close) after = After::linger;
+    }
+
+    http::response<http::string_body> message{static_cast<http::status>(response.status), version};
+    message.set(http::field::server, "deploy-receiver");
+    message.set(http::field::content_type, "application/json");
+    if (!response.allow.empty()) message.set(http::field::allow, response.allow);
+    message.body() = std::move(response.body);
+    message.keep_alive(after == After::keep_alive);
+    message.prepare_payload();
+    stream.expires_after(limits.read_timeout());
+    auto [write_ec, written] = co_await http::async_write(stream, message, nothrow);
+
+    const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - started);
+    common::log::info(
+        "request", {{"method", method},
+                    {"path", target},
+                    {"peer", peer},
+                    {"delivery", decision.delivery.empty() ? std::string("-") : decision.delivery},
+                    {"event", decision.event.empty() ? std::string("-") : decision.event},
+                    {"status", response.status},
+                    {"bytes", body_size},
+                    {"us", static_cast<long long>(elapsed.count())},
+                    {"entry", entry_name.empty() ? std::string("-") : std::move(entry_name)}});
+    if (write_ec) co_return After::close;
+    co_return after;
+  }
+
+  // Runs the publish on the pool and resumes here when it is durable (or has failed); sets
+  // `entry_name` on success.
+  asio::awaitable<Response> publish(Decision& decision, std::string& entry_name) {
+    // The lambda captures only pointers and views into this frame, which outlives the await.
+    // With g++ 12, captures that own memory (a moved-in std::string) were destroyed twice
+    // here, once with the temporary lambda and once in co_spawn's frame (ASan: double free).
+    const std::string_view delivery = decision.delivery;
+    const std::string_view entry = *decision.entry;
+    auto outcome = co_await asio::co_spawn(
+        pool_,
+        [this, delivery, entry]() -> asio::awaitable<InboxWriter::Outcome> {
+          co_return inbox_.publish(delivery, entry);
+        },
+        asio::use_awaitable);
+    if (outcome.error) {
+      common::log::error("publish failed", {{"delivery", decision.delivery},
+                                            {"inbox", inbox_.inbox().string()},
+                                            {"error", outcome.error.message()}});
+      co_return unavailable(outcome.error.message());
+    }
+    entry_name = outcome.name;
+    co_return accepted(outcome.name, decision.delivery);
+  }
+
+  // Ends a connection whose client may still be sending (the unread body of a 413): send FIN,
+  // then read and drop input for a short while. Closing a socket with unread input sends RST,
+  // and a client that receives RST may lose the response it has not read yet.
+  asio::awaitable<void> linger_close(beast::tcp_stream& stream, Connection& self) {
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    self.idle = true;  // nothing left to finish: shutdown may cut this short
+    if (stopping_) co_return;
+    stream.expires_after(kLingerTime);
+    std::array<char, 4096> sink;
+    std::size_t dropped = 0;
+    while (dropped < kLingerBytes) {
+      auto [read_ec, n] = co_await stream.async_read_some(asio::buffer(sink), nothrow);
+      if (read_ec) break;
+      dropped += n;
+    }
+  }
+
+  // A connection beyond max_connections: one 503, then close.
+  asio::awaitable<void> refuse(tcp::socket socket) {
+    ++refusals_;
+    struct Count {
+      std::uint32_t& n;
+      ~Count() { --n; }
+    } count{refusals_};
+    beast::tcp_stream stream(std::move(socket));
+    Connection self{&stream};
+    Registration registration(connections_, self);
+    auto response = too_many_connections();
+    http::response<http::string_body> message{http::status::service_unavailable, 11};
+    message.set(http::field::server, "deploy-receiver");
+    message.set(http::field::content_type, "application/json");
+    message.body() = std::move(response.body);
+    message.keep_alive(false);
+    message.prepare_payload();
+    stream.expires_after(kLingerTime);
+    auto [ec, n] = co_await http::async_write(stream, message, nothrow);
+    common::log::warn("connection refused",
+                      {{"status", 503},
+                       {"connections", sessions_},
+                       {"max_connections", config_.receiver.max_connections}});
+    if (!ec) co_await linger_close(stream, self);
+    stream.close();
+  }
+
+  const common::Config& config_;
+  const Settings settings_;
+  InboxWriter& inbox_;
+  asio::io_context ioc_;
+  asio::thread_pool pool_;
+  tcp::acceptor acceptor_;
+  asio::signal_set signals_;
+  std::list<Connection*> connections_;
+  std::uint32_t sessions_ = 0;
+  std::uint32_t refusals_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace
+
+int run(const common::Config& config) {
+  // A log line written to a closed pipe (the supervisor went away) must not kill the receiver.
+  ::signal(SIGPIPE, SIG_IGN);
+  auto settings = make_settings(config);  // throws when no webhook secret is set
+  InboxWriter inbox(queue_layout::Layout(config.state_dir).inbox());
+  if (auto ec = inbox.prepare()) {
+    throw std::runtime_error("cannot create " + inbox.inbox().string() + ": " + ec.message());
+  }
+  Server server(config, std::move(settings), inbox);
+  server.run();
+  return 0;
+}
+
+}  // namespace receiver

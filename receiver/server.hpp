@@ -1,0 +1,26 @@
+// server.hpp: the receiver's HTTP server (Boost.Beast, C++20 coroutines), behind a Beast-free API.
+//
+// run() listens on listen.host:listen.port and serves HTTP/1.1 with keep-alive on one event-loop
+// thread. Each connection is one coroutine: wait for a request (idle_timeout_s between requests),
+// read it (read_timeout_s, header_limit_bytes -> 431, body_limit_bytes -> 413 without reading
+// the body), decide with handle_request(), publish accepted deliveries into inbox/ on a pool of
+// receiver.publish_threads threads (the event loop never waits for the disk, and concurrent
+// requests overlap their fsyncs), and only when the entry is durable write the 202.
+// Connections beyond receiver.max_connections get an immediate 503 and are closed.
+//
+// SIGINT and SIGTERM (PM2 stops with SIGINT) stop the listener and close idle connections; a
+// request already being read, published or answered is finished; then run() returns 0. A crash
+// (kill -9) at any moment acknowledges nothing that is not durable: the 202 is written only after
+// publish returned, and publish leaves at most a dot-temporary that the next start removes.
+#pragma once
+
+#include "common/config.hpp"
+
+namespace receiver {
+
+/// Serves until SIGINT or SIGTERM, then finishes the requests in flight and returns 0. Throws
+/// (one line, naming the variable, folder or address at fault) when it cannot start: no webhook
+/// secret, inbox/ cannot be created, the address cannot be bound.
+int run(const common::Config& config);
+
+}  // namespace receiver

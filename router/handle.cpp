@@ -1,0 +1,289 @@
+// handle.cpp: see handle.hpp.
+#include "router/handle.hpp"
+
+#include "common/log.hpp"
+#include "queue-layout/quarantine.hpp"
+#include "queue-layout/read.hpp"
+#include "queue-layout/scan.hpp"
+#include "router/match.hpp"
+#include "router/timestamp.hpp"
+
+namespace router {
+namespace {
+
+// Headroom over the receiver's body limit for the envelope (id, event, received_at, hook_id).
+constexpr std::size_t envelope_bytes = 64 * 1024;
+
+std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
+  return out;
+}
+
+// Reasons can quote bytes of a hostile file (a JSON parser's "last read: ..."). PostgreSQL
+// refuses invalid UTF-8 in text, which would make one bad file block the inbox, so anything
+// outside printable ASCII is written as \xNN.
+std::string printable(std::string_view text) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (const unsigned char c : text) {
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 0xf];
+    }
+  }
+  return out;
+}
+
+std::string delivery_field(const common::EntryMeta& meta) {
+  return meta.id.value_or("-");
+}
+
+std::optional<ledger::DeliveryKey> key_of(const common::EntryMeta& meta) {
+  if (!meta.id) return std::nullopt;
+  return ledger::DeliveryKey{meta.hook_id.value_or(""), *meta.id};
+}
+
+}  // namespace
+
+Handler::Handler(const common::Config& config, const queue_layout::Layout& layout,
+                 ledger::Ledger& ledger)
+    : config_(config),
+      layout_(layout),
+      ledger_(ledger),
+      inbox_(layout.inbox()),
+      max_bytes_(config.receiver.body_limit_bytes + envelope_bytes),
+      settle_(config.router.settle()),
+      commit_(inbox_) {}
+
+Handled Handler::handle(const std::string& name) {
+  Inspection inspection = inspect(inbox_, name, max_bytes_, settle_);
+  if (const auto* waiting = std::get_if<Waiting>(&inspection)) {
+    common::log::debug("entry not usable yet, waiting for it to settle",
+                       {{"entry", name}, {"problem", waiting->problem}});
+    return Handled{waiting->until};
+  }
+  if (std::holds_alternative<Gone>(inspection)) return {};
+  if (const auto* bad = std::get_if<Bad>(&inspection)) {
+    reject(name, *bad);
+    return {};
+  }
+  const auto& good = std::get<Good>(inspection);
+  const auto& event = good.entry.meta.event;
+  if (event == "push") {
+    push(name, good.entry, *good.push);
+  } else if (event == "ping") {
+    ping(name, good.entry);
+  } else {
+    ignore(name, good.entry, "event \"" + event + "\" is not routed");
+  }
+  return {};
+}
+
+std::optional<std::chrono::steady_clock::time_point> Handler::handle_stray(
+    const std::string& name) {
+  std::chrono::system_clock::time_point mtime;
+  const auto ec = queue_layout::entry_mtime(inbox_, name, mtime);
+  if (ec == std::errc::no_such_file_or_directory) {
+    settle_.forget(name);
+    return std::nullopt;
+  }
+  const auto now = std::chrono::system_clock::now();
+  const auto steady_now = std::chrono::steady_clock::now();
+  // A stray may be a file still being copied under a temporary-looking name: it gets the
+  // same settle time as an unparsable entry before it is moved aside.
+  const auto settled = settle_.settled_at(name, ec ? now : mtime, now, steady_now);
+  if (settled > steady_now) return settled;
+  settle_.forget(name);
+  const std::string reason =
+      "not an entry name: the router takes only <20-digit timestamp>-<id>.json files";
+  if (quarantine(name, reason)) {
+    common::log::warn("stray file rejected", {{"entry", name}, {"reason", reason}});
+  }
+  return std::nullopt;
+}
+
+void Handler::keep_only(const std::set<std::string>& present) {
+  settle_.keep_only(present);
+  std::erase_if(stuck_, [&](const std::string& n) { return !present.contains(n); });
+}
+
+void Handler::reject(const std::string& name, const Bad& bad) {
+  const std::string reason = printable(bad.reason);
+  // Ledger first: once the file has left the inbox nothing would bring the record back, while
+  // a crash after the record only means the quarantine is redone (the record is an upsert).
+  record(name, bad.meta, ledger::Decision::rejected, reason);
+  if (!quarantine(name, reason)) return;
+  common::log::warn("entry rejected",
+                    {{"delivery", delivery_field(bad.meta)}, {"entry", name}, {"reason", reason}});
+}
+
+void Handler::ping(const std::string& name, const common::Entry& entry) {
+  record(name, entry.meta, ledger::Decision::ping, "");
+  remove_from_inbox(name);
+  common::log::info("ping recorded", {{"delivery", delivery_field(entry.meta)}, {"entry", name}});
+}
+
+void Handler::ignore(const std::string& name, const common::Entry& entry,
+                     const std::string& reason) {
+  record(name, entry.meta, ledger::Decision::ignored, reason);
+  remove_from_inbox(name);
+  common::log::info("entry ignored", {{"delivery", delivery_field(entry.meta)},
+                                      {"entry", name},
+                                      {"event", entry.meta.event},
+                                      {"reason", reason}});
+}
+
+void Handler::push(const std::string& name, const common::Entry& entry, const common::Push& push) {
+  const Match match = match_push(config_, push);
+  if (match.deployments.empty()) {
+    ignore(name, entry, match.reason);
+    return;
+  }
+  std::vector<std::string> targets;
+  std::vector<std::string> duplicates;  // "deployment (state)"
+  if (const auto key = key_of(entry.meta)) {
+    // The delivery's queue items in other entries (`name` excepted: after a crash, this entry's
+    // own items are its unfinished routing, not an earlier delivery).
+    const auto states = ledger_.delivery_states(*key, name);
+    for (const auto& deployment : match.deployments) {
+      const auto it = states.find(deployment);
+      if (it != states.end() && ledger::blocks_redelivery(it->second)) {
+        duplicates.push_back(deployment + " (" + std::string(ledger::to_string(it->second)) + ")");
+      } else {
+        targets.push_back(deployment);
+      }
+    }
+  } else {
+    targets = match.deployments;  // no delivery id (a hand-written entry): nothing to compare
+  }
+  if (targets.empty()) {
+    const std::string reason = "redelivery, already handled for " + join(duplicates);
+    record(name, entry.meta, ledger::Decision::duplicate, reason);
+    remove_from_inbox(name);
+    common::log::info("duplicate delivery dropped", {{"delivery", delivery_field(entry.meta)},
+                                                     {"entry", name},
+                                                     {"deployments", join(match.deployments)},
+                                                     {"reason", reason}});
+    return;
+  }
+  route(name, entry, push, targets, duplicates.empty() ? "" : "; not again to " + join(duplicates));
+}
+
+// Why this order gives exactly-once routing under kill -9 at any instant:
+//  1. record_routed (queue item "queued") for every target, before any link: when the deployer
+//     meets the entry in its queue the ledger already knows it as webhook-routed, and a re-run
+//     of this entry finds its own items. Idempotent (DO NOTHING on a re-run).
+//  2. link into queues/<deployment>/ (made durable by flush() before step 4), skipped when the
+//     deployer already has the entry: its item is past "queued", or the name is in the
+//     deployment's queues/, active/, done/ or failed/ folder. Without the skip, a router killed
+//     after linking but before step 4 would, once restarted, queue an entry the deployer had
+//     already taken or deployed a second time.
+//  3. record the delivery "routed" (an upsert keyed by the entry name).
+//  4. remove the entry from the inbox, strictly last: flush() fsyncs the queue folders first,
+//     then unlinks and fsyncs the inbox. Until then a crash leaves the entry in the inbox and
+//     the restarted router redoes steps 1-4, each of which is harmless to repeat; after it,
+//     every step before is durable. So the entry is in each target queue exactly once, never in
+//     none.
+void Handler::route(const std::string& name, const common::Entry& entry, const common::Push& push,
+                    const std::vector<std::string>& targets, const std::string& note) {
+  const auto key = key_of(entry.meta);
+  std::vector<bool> fresh;
+  for (const auto& deployment : targets) {
+    fresh.push_back(ledger_.record_routed(deployment, name, key, push.after, push.ref));
+  }
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const auto& deployment = targets[i];
+    if (!fresh[i]) {
+      // The item existed: an earlier run of this router got this far, or the deployer claimed
+      // the entry meanwhile. Past "queued", the deployer has taken it: never queue it again.
+      const auto item = ledger_.queue_item(deployment, name);
+      if (item && item->state != ledger::QueueState::queued) continue;
+    }
+    if (const auto found = taken_by_deployment(deployment, name)) {
+      // Put there by an earlier run (or moved on by the deployer) just before a crash: maybe not
+      // durable yet, so that folder is fsynced too before the inbox copy goes.
+      if (const auto ec = commit_.sync_later(*found)) {
+        throw FsError("cannot open " + found->string(), ec);
+      }
+      continue;
+    }
+    if (const auto ec = commit_.link(layout_.queue(deployment), name)) {
+      throw FsError(
+          "cannot link " + (inbox_ / name).string() + " into " + layout_.queue(deployment).string(),
+          ec);
+    }
+  }
+  record(name, entry.meta, ledger::Decision::routed, "to " + join(targets) + note);
+  remove_from_inbox(name);
+  common::log::info("entry routed", {{"delivery", delivery_field(entry.meta)},
+                                     {"entry", name},
+                                     {"deployments", join(targets)},
+                                     {"ref", push.ref},
+                                     {"sha", push.after}});
+}
+
+void Handler::record(const std::string& name, const common::EntryMeta& meta,
+                     ledger::Decision decision, const std::string& reason) {
+  const auto key = key_of(meta);
+  if (!key) return;  // the ledger keys decisions by delivery id; the log line still has it
+  ledger::DeliveryRecord row;
+  row.key = *key;
+  row.entry_name = name;
+  row.event = meta.event;
+  row.decision = decision;
+  row.reason = printable(reason);
+  if (meta.received_at) row.received_at = parse_utc_timestamp(*meta.received_at);
+  ledger_.record_delivery(row);
+}
+
+void Handler::remove_from_inbox(const std::string& name) {
+  commit_.remove_later(name);
+}
+
+void Handler::flush() {
+  const auto count = commit_.pending();
+  if (const auto ec = commit_.commit()) {
+    throw FsError(
+        "cannot commit " + std::to_string(count) + " routed entries out of " + inbox_.string(), ec);
+  }
+}
+
+std::optional<std::filesystem::path> Handler::taken_by_deployment(const std::string& deployment,
+                                                                  const std::string& name) const {
+  // Checked in the order an entry travels (queues -> active -> done/failed). Each move links
+  // into the next folder before unlinking from the previous one, so an entry moving while we
+  // look is always found in a later folder.
+  for (auto folder : {layout_.queue(deployment), layout_.active(deployment),
+                      layout_.done(deployment), layout_.failed(deployment)}) {
+    if (queue_layout::exists(folder, name)) return folder;
+  }
+  return std::nullopt;
+}
+
+bool Handler::quarantine(const std::string& name, const std::string& reason) {
+  const auto ec = queue_layout::quarantine(inbox_, layout_.rejected(), name, reason);
+  if (ec == std::errc::file_exists) {
+    // Never replace what an operator has not looked at yet, never delete: leave it in the inbox
+    // and skip it until restart, logged once.
+    if (stuck_.insert(name).second) {
+      common::log::error(
+          "cannot reject entry: rejected/ already holds a different file of this "
+          "name; left in the inbox",
+          {{"entry", name}, {"reason", reason}});
+    }
+    return false;
+  }
+  if (ec == std::errc::no_such_file_or_directory) return false;  // removed meanwhile
+  if (ec) {
+    throw FsError(
+        "cannot move " + (inbox_ / name).string() + " into " + layout_.rejected().string(), ec);
+  }
+  return true;
+}
+
+}  // namespace router

@@ -1,0 +1,121 @@
+// handle.hpp: deciding about one inbox entry and carrying the decision out, crash-safely.
+//
+// Handler::handle(name) takes one entry from inbox/ to where it belongs:
+//   unusable            -> rejected/<name> with rejected/<name>.reason (ledger: rejected, when
+//                          the text names a delivery id);
+//   ping                -> ledger: ping; removed from the inbox;
+//   push, matching      -> hard-linked into queues/<deployment>/ of every matching enabled
+//                          deployment (ledger: queue item queued + delivery routed); removed;
+//   push, redelivery of a delivery already queued, running or deployed everywhere it matches
+//                       -> ledger: duplicate; removed;
+//   anything else       -> ledger: ignored, with the reason; removed.
+//
+// Batching: handle() does the ledger writes and the links of one entry, but the fsyncs of the
+// queue folders and the removal from the inbox wait for flush(), so a batch of entries costs
+// one set of fsyncs (group_commit.hpp). The caller flushes after a batch, before it waits and
+// before it exits; until then the handled entries are still in the inbox.
+//
+// Crash contract (kill -9 at any instant, then the same entry handled again by the restarted
+// router): every ledger write is idempotent, and the entry leaves the inbox only after
+// everything else about it is durable, so a re-run redoes what is missing and nothing twice.
+// The routing order, and why it gives exactly-once delivery into each queue, is spelled out at
+// Handler::route in handle.cpp.
+//
+// Errors: ledger::Unavailable (the database is down) and FsError (a link, removal or
+// quarantine failed: disk full, I/O error) leave the entry in the inbox: the caller waits and
+// calls handle() again. ledger::Error (a bug or a broken database) propagates.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "common/config.hpp"
+#include "common/ledger/ledger.hpp"
+#include "queue-layout/layout.hpp"
+#include "router/group_commit.hpp"
+#include "router/inspect.hpp"
+#include "router/settle.hpp"
+
+namespace router {
+
+/// A file-system step failed; the entry is still in the inbox. what() names the path.
+class FsError : public std::runtime_error {
+ public:
+  FsError(const std::string& what, std::error_code code)
+      : std::runtime_error(what + ": " + code.message()), code_(code) {}
+  std::error_code code() const { return code_; }
+
+ private:
+  std::error_code code_;
+};
+
+/// How handle() left an entry.
+struct Handled {
+  /// Set when the entry is not usable yet and stays in the inbox until at least this time
+  /// (or the next change to the folder): entries behind it wait too.
+  std::optional<std::chrono::steady_clock::time_point> wait_until;
+};
+
+class Handler {
+ public:
+  /// All references must outlive the Handler.
+  Handler(const common::Config& config, const queue_layout::Layout& layout, ledger::Ledger& ledger);
+
+  /// See the file comment. Never throws for anything about the entry's content.
+  Handled handle(const std::string& name);
+
+  /// Makes the links of the entries handled since the last flush durable, then removes those
+  /// entries from the inbox durably. Throws FsError (the entries then stay in the inbox and are
+  /// handled again).
+  void flush();
+  /// Entries handled but not yet flushed.
+  std::size_t pending() const { return commit_.pending(); }
+
+  /// Moves a stray (a "*.json" name that is not an entry name) to rejected/ once it has
+  /// settled; returns when to look at it again if it has not.
+  std::optional<std::chrono::steady_clock::time_point> handle_stray(const std::string& name);
+
+  /// Names that could not be quarantined because rejected/ already holds a different file of
+  /// that name: they stay in the inbox (nothing is deleted) and are skipped until restart.
+  bool stuck(const std::string& name) const { return stuck_.contains(name); }
+
+  /// Forgets settle-time bookkeeping for names no longer in the inbox.
+  void keep_only(const std::set<std::string>& present);
+  /// Whether keep_only() has anything to forget.
+  bool tracking() const { return !settle_.empty() || !stuck_.empty(); }
+
+  /// Largest inbox file read: the receiver's body limit plus room for the envelope.
+  std::size_t max_entry_bytes() const { return max_bytes_; }
+
+ private:
+  void reject(const std::string& name, const Bad& bad);
+  void ping(const std::string& name, const common::Entry& entry);
+  void ignore(const std::string& name, const common::Entry& entry, const std::string& reason);
+  void push(const std::string& name, const common::Entry& entry, const common::Push& push);
+  void route(const std::string& name, const common::Entry& entry, const common::Push& push,
+             const std::vector<std::string>& targets, const std::string& note);
+  void record(const std::string& name, const common::EntryMeta& meta, ledger::Decision decision,
+              const std::string& reason);
+  void remove_from_inbox(const std::string& name);
+  /// The deployment's queues/, active/, done/ or failed/ folder if `name` is in one of them.
+  std::optional<std::filesystem::path> taken_by_deployment(const std::string& deployment,
+                                                           const std::string& name) const;
+  /// quarantine() into rejected/; false when a different file of that name is already there.
+  bool quarantine(const std::string& name, const std::string& reason);
+
+  const common::Config& config_;
+  const queue_layout::Layout& layout_;
+  ledger::Ledger& ledger_;
+  std::filesystem::path inbox_;
+  std::size_t max_bytes_;
+  SettleTracker settle_;
+  GroupCommit commit_;
+  std::set<std::string> stuck_;
+};
+
+}  // namespace router

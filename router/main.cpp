@@ -1,0 +1,18 @@
+// main.cpp: the router program: command line, configuration, then router::run (router.hpp).
+#include "common/cli.hpp"
+#include "router/router.hpp"
+
+int main(int argc, char** argv) {
+  common::StandardOptions options;
+  return common::run_main(
+      "router", argc, argv,
+      [&](CLI::App& app) {
+        app.description("Routes webhook entries from inbox/ into the deployments' queues");
+        common::add_standard_options(app, options);
+      },
+      [&] {
+        const common::Config config = common::load_config_for(options);
+        common::refuse_root_unless_allowed(config);
+        return router::run(config);
+      });
+}

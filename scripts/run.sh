@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# The run command (README): on a fresh Debian 12 machine, installs what is missing, builds,
+# starts the embedded PostgreSQL (unless DATABASE_URL is set), migrates the ledger, creates the
+# state directory, and starts the receiver, the router and the demo deployment's deployer under
+# PM2, with a demo configuration whose deployment `demo` deploys from a local git repository
+# created here. Every run also pushes one new commit to that repository, so the next
+# `build/bin/deployctl send-test-push demo` has something new to deploy.
+#
+# Everything lives in .demo/ (git-ignored): the configuration, the secret, the PostgreSQL
+# cluster, the git repositories, the state directory, PM2's home. config/deployer.json (the
+# programs' default configuration) is made a symbolic link to .demo/deployer.json unless that
+# file already exists and is something else, so `build/bin/deployctl ...` needs no options.
+#
+# Safe to run twice: what exists is kept, the build is incremental, PM2 reloads the apps with the
+# new binaries. scripts/stop.sh stops everything (scripts/stop.sh --purge also removes .demo/).
+# Environment: DEMO_PORT (default 3400), DATABASE_URL (use this database instead of the embedded
+# one), JOBS (build parallelism, default: the number of CPUs).
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+demo="$here/.demo"
+port="${DEMO_PORT:-3400}"
+pm2="$here/pm2/node_modules/.bin/pm2"
+export PM2_HOME="$demo/pm2-home"
+
+say() { echo "run: $*" >&2; }
+die() {
+  echo "run: error: $*" >&2
+  exit 1
+}
+
+# 1. Packages (only what is missing) and the pinned PM2.
+scripts/setup.sh
+
+# 2. Build. Configured once; later runs only rebuild what changed (cmake re-runs itself when a
+# CMakeLists.txt changed).
+if [[ ! -f build/CMakeCache.txt ]]; then
+  say "configuring build/ (Release)"
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DDEPLOY_TESTS=OFF >/dev/null
+fi
+say "building (cmake --build build)"
+build_log=$(mktemp)
+if ! cmake --build build -j"${JOBS:-$(nproc)}" >"$build_log" 2>&1; then
+  tail -n 40 "$build_log" >&2
+  rm -f "$build_log"
+  die "the build failed (the end of its output is above)"
+fi
+rm -f "$build_log"
+
+mkdir -p "$demo"
+# The embedded PostgreSQL runs as `postgres` when this runs as root: it must enter .demo/.
+chmod 0755 "$demo"
+
+# 3. The database: the caller's DATABASE_URL, or an embedded throwaway cluster in .demo/pg whose
+# connection string pg.sh writes to .demo/pg/url (the configuration reads it from there).
+if [[ -n "${DATABASE_URL:-}" ]]; then
+  database_source='{ "env": "DATABASE_URL" }'
+  say "using the database in \$DATABASE_URL"
+else
+  scripts/pg.sh start "$demo/pg" >/dev/null
+  database_source="{ \"file\": \"$demo/pg/url\" }"
+fi
+
+# 4. The webhook secret: generated once, in a file only its owner can read.
+if [[ ! -s "$demo/webhook-secret" ]]; then
+  (umask 077 && openssl rand -hex 32 >"$demo/webhook-secret")
+fi
+
+# 5. A local "GitHub": a bare origin, an author clone to make commits in, and the deployment's
+# working tree cloned from the origin (as on a server).
+git_as_demo() { git -c user.name=demo -c user.email=demo@localhost -c init.defaultBranch=main "$@"; }
+if [[ ! -d "$demo/origin.git" ]]; then
+  rm -rf "$demo/origin.git.tmp" "$demo/author"
+  git_as_demo init -q --bare -b main "$demo/origin.git.tmp"
+  mv "$demo/origin.git.tmp" "$demo/origin.git"
+fi
+if [[ ! -d "$demo/author/.git" ]]; then
+  rm -rf "$demo/author"
+  git_as_demo init -q -b main "$demo/author"
+  cat >"$demo/author/build.sh" <<'SH'
+#!/bin/sh
+# The demo app's build step: it runs in the deployment's working tree with DEPLOY_* variables
+# (docs/configuration.md) and records which commit was deployed, and when.
+set -e
+echo "deployed $DEPLOY_SHA ($DEPLOY_REF) at $(date -u +%FT%TZ), delivery ${DEPLOY_DELIVERY:-none}" | tee -a deployed.log
+SH
+  chmod +x "$demo/author/build.sh"
+  echo "deployed.log" >"$demo/author/.gitignore"
+  echo "# demo app, deployed by the local demo of the deploy pipeline" >"$demo/author/README.md"
+  git_as_demo -C "$demo/author" add -A
+  git_as_demo -C "$demo/author" commit -q -m "demo app"
+  git_as_demo -C "$demo/author" remote add origin "$demo/origin.git"
+fi
+# One new commit per run: a push of it deploys something new (the tip already deployed would be
+# skipped as stale, as GitHub's redelivery of an old push is).
+runs=$(($(cat "$demo/author/RUNS" 2>/dev/null || echo 0) + 1))
+echo "$runs" >"$demo/author/RUNS"
+git_as_demo -C "$demo/author" add RUNS
+git_as_demo -C "$demo/author" commit -q -m "demo release $runs"
+git_as_demo -C "$demo/author" push -q origin main
+tip=$(git -C "$demo/author" rev-parse HEAD)
+if [[ ! -d "$demo/sites/demo/.git" ]]; then
+  mkdir -p "$demo/sites"
+  git clone -q "$demo/origin.git" "$demo/sites/demo"
+fi
+
+# 6. The configuration, with absolute paths so it reads the same through config/deployer.json.
+allow_root=false
+if [[ $(id -u) -eq 0 ]]; then
+  allow_root=true
+  say "running as root: the demo configuration sets allow_root (production runs as an unprivileged user)"
+fi
+cat >"$demo/deployer.json.tmp" <<JSON
+{
+  "_comment": "Written by scripts/run.sh for the local demo; docs/configuration.md explains every key.",
+  "instance": "localhost-demo",
+  "state_dir": "$demo/var",
+  "listen": { "host": "127.0.0.1", "port": $port },
+  "allow_root": $allow_root,
+  "secrets": { "webhook": [ { "file": "$demo/webhook-secret" } ] },
+  "database": { "url": $database_source },
+  "router": { "settle_ms": 500 },
+  "deployments": {
+    "demo": {
+      "repository": "local/demo",
+      "branch": "main",
+      "path": "$demo/sites/demo",
+      "remote": "$demo/origin.git",
+      "env": { "INSTANCE_NAME": "demo.localhost" },
+      "steps": [
+        { "name": "build", "run": ["./build.sh"], "timeout_s": 60 },
+        { "name": "smoke-test", "run": ["grep", "-q", "\${DEPLOY_SHA}", "deployed.log"], "timeout_s": 10 }
+      ]
+    }
+  }
+}
+JSON
+mv -f "$demo/deployer.json.tmp" "$demo/deployer.json"
+export DEPLOYER_CONFIG="$demo/deployer.json"
+if ! problem=$(build/bin/deployctl check-config 2>&1 >/dev/null); then
+  die "the demo configuration is invalid: $problem"
+fi
+
+# config/deployer.json is the programs' default: point it at the demo unless it is someone's own.
+default_config="$here/config/deployer.json"
+if [[ -L "$default_config" || ! -e "$default_config" ]]; then
+  ln -sfn "$demo/deployer.json" "$default_config"
+  linked=1
+else
+  linked=0
+  say "config/deployer.json exists and is not the demo's: left alone (use DEPLOYER_CONFIG below)"
+fi
+
+# 7. The ledger's schema and the state directory (every program also creates it at start).
+build/bin/deployctl migrate | sed 's/^/run: /' >&2
+mkdir -p "$demo/var"
+chmod 0700 "$demo/var"
+
+# 8. PM2: start the apps, or reload them with the new binaries and environment.
+export DEPLOY_BIN_DIR="$here/build/bin"
+receiver_online() {
+  "$pm2" jlist 2>/dev/null | node -e '
+    let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+      const line = s.split("\n").find((l) => l.startsWith("[")) || "[]";
+      const apps = JSON.parse(line);
+      process.exit(apps.some((a) => a.name === "receiver" && a.pm2_env.status === "online") ? 0 : 1);
+    });'
+}
+port_busy() { (: <"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
+if port_busy && ! receiver_online; then
+  die "port $port is in use by another program: stop it, or choose another port with DEMO_PORT=3401 scripts/run.sh"
+fi
+"$pm2" startOrReload pm2/ecosystem.config.js --update-env >/dev/null
+"$pm2" save >/dev/null 2>&1 || true
+
+# 9. Wait until every app is online and the receiver answers.
+for ((i = 0; i < 100; i++)); do
+  if port_busy; then break; fi
+  sleep 0.1
+done
+states=$("$pm2" jlist 2>/dev/null | node -e '
+  let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+    const line = s.split("\n").find((l) => l.startsWith("[")) || "[]";
+    for (const a of JSON.parse(line)) console.log(a.name + " " + a.pm2_env.status);
+  });')
+if ! port_busy || grep -qv ' online$' <<<"$states"; then
+  echo "$states" >&2
+  "$pm2" logs --nostream --lines 20 >&2 || true
+  die "the pipeline did not start (PM2's view and logs are above)"
+fi
+
+config_hint=""
+if ((!linked)); then config_hint="export DEPLOYER_CONFIG=$DEPLOYER_CONFIG"$'\n  '; fi
+cat <<TXT
+
+The pipeline is running under PM2: $(tr '\n' ' ' <<<"$states")
+  webhook URL:    http://127.0.0.1:$port/github-webhook   (health: http://127.0.0.1:$port/)
+  webhook secret: $demo/webhook-secret
+  configuration:  $DEPLOYER_CONFIG$( ((linked)) && echo " (also config/deployer.json)")
+  demo app:       $demo/sites/demo, deployed from $demo/origin.git (new commit ${tip:0:12})
+
+Try:
+  ${config_hint}build/bin/deployctl send-test-push demo   # a signed push through the receiver; waits for the deploy
+  build/bin/deployctl status                  # queues, active entries, last outcomes
+  build/bin/deployctl logs demo               # the last deploy's log
+  PM2_HOME=$PM2_HOME pm2/node_modules/.bin/pm2 ls
+Stop everything with scripts/stop.sh
+TXT

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Stops what scripts/run.sh started: the demo's PM2 daemon with every app it runs (PM2 sends
+# SIGINT, then SIGKILL after each app's kill_timeout) and the embedded PostgreSQL. Keeps .demo/
+# (configuration, secret, database, repositories, queues and logs), so `deployctl status` and
+# `deployctl logs` still work and scripts/run.sh carries on where it stopped.
+# `scripts/stop.sh --purge` also removes .demo/ and the config/deployer.json link to it.
+# Safe to run when nothing runs.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+demo="$here/.demo"
+
+if [[ -d "$demo/pm2-home" ]]; then
+  PM2_HOME="$demo/pm2-home" "$here/pm2/node_modules/.bin/pm2" kill >/dev/null 2>&1 || true
+fi
+if [[ -d "$demo/pg" ]]; then
+  "$here/scripts/pg.sh" stop "$demo/pg" >/dev/null
+fi
+if [[ "${1:-}" == "--purge" ]]; then
+  if [[ -d "$demo/pg" ]]; then "$here/scripts/pg.sh" destroy "$demo/pg" >/dev/null; fi
+  rm -rf "$demo"
+  link="$here/config/deployer.json"
+  if [[ -L "$link" && "$(readlink "$link")" == "$demo/"* ]]; then rm -f "$link"; fi
+  echo "stopped; .demo/ removed"
+else
+  echo "stopped (the demo's state is kept in .demo/; scripts/stop.sh --purge removes it)"
+fi

@@ -1,0 +1,444 @@
+// Configuration: defaults, path resolution, and one test per class of error, each checking that
+// the message names the file and the key path.
+#include <catch2/catch.hpp>
+
+#include <stdlib.h>
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/config.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using nlohmann::json;
+
+namespace {
+
+const std::string file = "conf/deployer.json";
+
+json minimal() {
+  return json::parse(R"({
+    "instance": "test",
+    "state_dir": "var",
+    "deployments": {
+      "app": { "repository": "o/r", "branch": "main", "path": "/srv/app", "steps": [] }
+    }
+  })");
+}
+
+json with_step(json step) {
+  auto config = minimal();
+  config["deployments"]["app"]["steps"] = json::array({std::move(step)});
+  return config;
+}
+
+common::Config load(const json& config) {
+  return common::parse_config(config.dump(), file);
+}
+
+// The error message parse_config gives, or "" when it accepts the document.
+std::string error_of_text(const std::string& text) {
+  try {
+    common::parse_config(text, file);
+  } catch (const common::ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+std::string error_of(const json& config) {
+  return error_of_text(config.dump());
+}
+
+}  // namespace
+
+TEST_CASE("config: a minimal file gets every default") {
+  const auto config = load(minimal());
+  const auto folder = std::filesystem::current_path() / "conf";
+  CHECK(config.file == folder / "deployer.json");
+  CHECK(config.instance == "test");
+  CHECK(config.state_dir == folder / "var");
+  CHECK(config.listen.host == "127.0.0.1");
+  CHECK(config.listen.port == 3400);
+  CHECK_FALSE(config.allow_root);
+  REQUIRE(config.webhook_secrets.size() == 1);
+  CHECK(config.webhook_secrets[0] == common::SecretSource::from_env("WEBHOOK_SECRET"));
+  CHECK(config.database_url == common::SecretSource::from_env("DATABASE_URL"));
+  CHECK(config.github.api_url == "https://api.github.com");
+  CHECK(config.github.token == common::SecretSource::from_env("GITHUB_TOKEN"));
+  CHECK(config.receiver.body_limit_bytes == 26214400);
+  CHECK(config.receiver.header_limit_bytes == 16384);
+  CHECK(config.receiver.read_timeout() == std::chrono::seconds(10));
+  CHECK(config.receiver.idle_timeout_s == 60);
+  CHECK(config.receiver.max_connections == 512);
+  CHECK(config.receiver.publish_threads == 8);
+  CHECK(config.receiver.allow_cidrs.empty());
+  CHECK(config.receiver.trusted_proxy_hops == 0);
+  CHECK(config.router.settle() == std::chrono::milliseconds(2000));
+  CHECK(config.router.rescan_s == 30);
+  CHECK(config.retention.done_max_age_days == 30);
+  CHECK(config.retention.done_max_count == 1000);
+  const auto& app = config.deployment("app");
+  CHECK(app.name == "app");
+  CHECK(app.repository == "o/r");
+  CHECK(app.branch == "main");
+  CHECK(app.path == "/srv/app");
+  CHECK(app.enabled);
+  CHECK(app.remote == "origin");
+  CHECK(app.coalesce);
+  CHECK_FALSE(app.tags);
+  CHECK_FALSE(app.deletions);
+  CHECK(app.env.empty());
+  CHECK(app.steps.empty());
+}
+
+TEST_CASE("config: every key can be set") {
+  auto config = minimal();
+  config["listen"] = {{"host", "::1"}, {"port", 0}};
+  config["allow_root"] = true;
+  config["secrets"] = {{"webhook", {{{"env", "NEW_SECRET"}}, {{"file", "secret.txt"}}}}};
+  config["database"] = {{"url", {{"file", "/etc/deployer/db"}}}};
+  config["github"] = {{"api_url", "http://127.0.0.1:9/api/"}, {"token", {{"env", "TOKEN"}}}};
+  config["receiver"] = {{"body_limit_bytes", 1000},
+                        {"header_limit_bytes", 2048},
+                        {"read_timeout_s", 1},
+                        {"idle_timeout_s", 2},
+                        {"max_connections", 3},
+                        {"publish_threads", 4},
+                        {"allow_cidrs", {"10.0.0.0/8", "::1"}},
+                        {"trusted_proxy_hops", 1}};
+  config["router"] = {{"settle_ms", 0}, {"rescan_s", 5}};
+  config["retention"] = {{"done_max_age_days", 7}, {"done_max_count", 10}};
+  auto& app = config["deployments"]["app"];
+  app["enabled"] = false;
+  app["remote"] = "../upstream.git";
+  app["coalesce"] = false;
+  app["tags"] = true;
+  app["deletions"] = true;
+  app["env"] = {{"INSTANCE_NAME", "x"}, {"_comment", "ignored"}};
+  app["steps"] = {{{"name", "build"},
+                   {"run", {"make", "-j2"}},
+                   {"timeout_s", 60},
+                   {"only_if_changed", {"src/**"}},
+                   {"env", {{"CC", "gcc"}}}},
+                  {{"name", "script"}, {"run", {"echo a && echo b"}}, {"shell", true}}};
+  const auto loaded = load(config);
+  const auto folder = std::filesystem::current_path() / "conf";
+  CHECK(loaded.listen.host == "::1");
+  CHECK(loaded.listen.port == 0);
+  CHECK(loaded.allow_root);
+  REQUIRE(loaded.webhook_secrets.size() == 2);
+  CHECK(loaded.webhook_secrets[1] == common::SecretSource::from_file(folder / "secret.txt"));
+  CHECK(loaded.database_url == common::SecretSource::from_file("/etc/deployer/db"));
+  CHECK(loaded.github.api_url == "http://127.0.0.1:9/api");
+  CHECK(loaded.github.token.env == "TOKEN");
+  CHECK(loaded.receiver.body_limit_bytes == 1000);
+  CHECK(loaded.receiver.allow_cidrs == std::vector<std::string>{"10.0.0.0/8", "::1"});
+  CHECK(loaded.receiver.trusted_proxy_hops == 1);
+  CHECK(loaded.router.settle_ms == 0);
+  CHECK(loaded.retention.done_max_age() == std::chrono::hours(24 * 7));
+  const auto& d = loaded.deployment("app");
+  CHECK_FALSE(d.enabled);
+  CHECK(d.remote == (std::filesystem::current_path() / "upstream.git").string());
+  CHECK(d.env == std::map<std::string, std::string>{{"INSTANCE_NAME", "x"}});
+  REQUIRE(d.steps.size() == 2);
+  CHECK(d.steps[0].run == std::vector<std::string>{"make", "-j2"});
+  CHECK(d.steps[0].timeout == std::chrono::seconds(60));
+  CHECK(d.steps[0].only_if_changed == std::vector<std::string>{"src/**"});
+  CHECK(d.steps[0].env.at("CC") == "gcc");
+  CHECK(d.steps[1].shell);
+  CHECK(d.steps[1].timeout == std::chrono::seconds(900));
+  CHECK(d.steps[1].only_if_changed.empty());
+}
+
+TEST_CASE("config: relative paths resolve against the file's folder") {
+  test::TempDir dir;
+  auto config = minimal();
+  config["state_dir"] = "../state";
+  config["deployments"]["app"]["path"] = "www/./app/";
+  config["secrets"] = {{"webhook", {{{"file", "secrets/hook"}}}}};
+  std::filesystem::create_directories(dir / "etc");
+  test::write_file(dir / "etc/deployer.json", config.dump());
+  const auto loaded = common::load_config(dir / "etc/deployer.json");
+  CHECK(loaded.file == dir / "etc/deployer.json");
+  CHECK(loaded.state_dir == dir / "state");
+  CHECK(loaded.deployment("app").path == dir / "etc/www/app");
+  CHECK(loaded.webhook_secrets[0].file == dir / "etc/secrets/hook");
+}
+
+TEST_CASE("config: DEPLOYER_CONFIG names the default file") {
+  ::unsetenv("DEPLOYER_CONFIG");
+  CHECK(common::default_config_path() == "config/deployer.json");
+  ::setenv("DEPLOYER_CONFIG", "", 1);
+  CHECK(common::default_config_path() == "config/deployer.json");
+  ::setenv("DEPLOYER_CONFIG", "/etc/deployer/deployer.json", 1);
+  CHECK(common::default_config_path() == "/etc/deployer/deployer.json");
+  ::unsetenv("DEPLOYER_CONFIG");
+}
+
+TEST_CASE("config: unreadable and non-JSON files") {
+  test::TempDir dir;
+  try {
+    common::load_config(dir / "missing.json");
+    FAIL("no error");
+  } catch (const common::ConfigError& e) {
+    CHECK(std::string(e.what()) ==
+          (dir / "missing.json").string() + ": cannot open: No such file or directory");
+  }
+  try {
+    common::load_config(dir.path());
+    FAIL("no error");
+  } catch (const common::ConfigError& e) {
+    CHECK(std::string(e.what()).find("cannot read: Is a directory") != std::string::npos);
+  }
+  CHECK(error_of_text("{\"instance\": }").starts_with(file + ": not valid JSON: line 1, column"));
+  CHECK(error_of_text("").starts_with(file + ": not valid JSON: "));
+  CHECK(error_of_text("[]") == file + ": must be a JSON object");
+  CHECK(error_of_text(std::string(100, '[') + std::string(100, ']')) ==
+        file + ": not valid JSON: nesting deeper than 64 at byte 65");
+  CHECK(error_of_text("{\"instance\":\"a\",\"instance\":\"b\"}") ==
+        file + ": not valid JSON: duplicate key \"instance\"");
+}
+
+TEST_CASE("config: missing required keys") {
+  for (const char* key : {"instance", "state_dir", "deployments"}) {
+    auto config = minimal();
+    config.erase(key);
+    CHECK(error_of(config) == file + ": " + key + ": is required");
+  }
+  for (const char* key : {"repository", "branch", "path", "steps"}) {
+    auto config = minimal();
+    config["deployments"]["app"].erase(key);
+    CHECK(error_of(config) == file + ": deployments.app." + key + ": is required");
+  }
+  CHECK(error_of(with_step({{"run", {"true"}}})) ==
+        file + ": deployments.app.steps[0].name: is required");
+  CHECK(error_of(with_step({{"name", "x"}})) ==
+        file + ": deployments.app.steps[0].run: is required");
+  auto none = minimal();
+  none["deployments"] = json::object({{"_comment", "nothing yet"}});
+  CHECK(error_of(none) == file + ": deployments: must define at least one deployment");
+}
+
+TEST_CASE("config: wrong types") {
+  auto config = minimal();
+  config["instance"] = 5;
+  CHECK(error_of(config) == file + ": instance: must be a string");
+  config = minimal();
+  config["instance"] = "";
+  CHECK(error_of(config) == file + ": instance: must not be empty");
+  config = minimal();
+  config["allow_root"] = "yes";
+  CHECK(error_of(config) == file + ": allow_root: must be true or false");
+  config = minimal();
+  config["listen"] = {{"port", "3400"}};
+  CHECK(error_of(config) == file + ": listen.port: must be an integer from 0 to 65535");
+  config = minimal();
+  config["listen"] = {{"port", 3400.5}};
+  CHECK(error_of(config) == file + ": listen.port: must be an integer from 0 to 65535");
+  config = minimal();
+  config["receiver"] = 1;
+  CHECK(error_of(config) == file + ": receiver: must be an object");
+  config = minimal();
+  config["deployments"]["app"]["enabled"] = 1;
+  CHECK(error_of(config) == file + ": deployments.app.enabled: must be true or false");
+  config = minimal();
+  config["deployments"]["app"]["steps"] = json::object();
+  CHECK(error_of(config) == file + ": deployments.app.steps: must be an array of steps");
+  config = minimal();
+  config["state_dir"] = json::array();
+  CHECK(error_of(config) == file + ": state_dir: must be a path (a string)");
+  config = minimal();
+  config["deployments"]["app"]["env"] = {{"A", 1}};
+  CHECK(error_of(config) == file + ": deployments.app.env.A: must be a string");
+  CHECK(error_of(
+            with_step({{"name", "x"}, {"run", {"a"}}, {"env", {{"A", std::string("a\0b", 3)}}}})) ==
+        file + ": deployments.app.steps[0].env.A: must not contain a NUL character");
+}
+
+TEST_CASE("config: unknown keys are errors but _comments are not") {
+  auto config = minimal();
+  config["_comment"] = "fine";
+  config["deployments"]["app"]["_note"] = {{"anything", 1}};
+  CHECK(error_of(config).empty());
+  config["bogus"] = 1;
+  CHECK(error_of(config) == file + ": bogus: unknown key");
+  config = minimal();
+  config["deployments"]["app"]["brnch"] = "main";
+  CHECK(error_of(config) == file + ": deployments.app.brnch: unknown key");
+  config = minimal();
+  config["receiver"] = {{"body_limit", 1}};
+  CHECK(error_of(config) == file + ": receiver.body_limit: unknown key");
+  CHECK(error_of(with_step({{"name", "x"}, {"run", {"a"}}, {"timeout", 5}})) ==
+        file + ": deployments.app.steps[0].timeout: unknown key");
+}
+
+TEST_CASE("config: bad deployment names and repositories and branches") {
+  for (const char* name : {"bad.name", "-x", "a/b", "..", "caf\xc3\xa9"}) {
+    auto config = minimal();
+    config["deployments"][name] = config["deployments"]["app"];
+    INFO(name);
+    CHECK(error_of(config).starts_with(file + ": deployments." + name +
+                                       ": is not a valid deployment name: "));
+  }
+  for (const char* repository : {"durhack", "o/..", "-o/r", "o/r;x", "o/r/x"}) {
+    auto config = minimal();
+    config["deployments"]["app"]["repository"] = repository;
+    INFO(repository);
+    CHECK(error_of(config).starts_with(file + ": deployments.app.repository: "));
+  }
+  for (const char* branch : {"a..b", "-x", "x.lock", "a b", "", "$(id)", "refs/heads/../x/"}) {
+    auto config = minimal();
+    config["deployments"]["app"]["branch"] = branch;
+    INFO(branch);
+    CHECK(error_of(config).starts_with(file + ": deployments.app.branch: "));
+  }
+  auto config = minimal();
+  config["deployments"]["app"]["branch"] = "a..b";
+  CHECK(error_of(config) == file + ": deployments.app.branch: must not contain \"..\"");
+}
+
+TEST_CASE("config: steps need a non-empty argv") {
+  const std::string message =
+      file + ": deployments.app.steps[0].run: must be a non-empty array of non-empty strings";
+  CHECK(error_of(with_step({{"name", "x"}, {"run", json::array()}})) == message);
+  CHECK(error_of(with_step({{"name", "x"}, {"run", {""}}})) == message);
+  CHECK(error_of(with_step({{"name", "x"}, {"run", {"ls", 5}}})) == message);
+  CHECK(error_of(with_step({{"name", "x"}, {"run", "ls -l"}})) == message);
+  CHECK(error_of(with_step({{"name", "x"}, {"run", {"a", "b"}}, {"shell", true}})) ==
+        file +
+            ": deployments.app.steps[0].run: must be [\"script text\"] (exactly one string) "
+            "when \"shell\" is true");
+  CHECK(error_of(with_step({{"name", "x"}, {"run", {"a"}}, {"only_if_changed", json::array()}})) ==
+        file +
+            ": deployments.app.steps[0].only_if_changed: must be a non-empty array of "
+            "non-empty strings");
+  CHECK(error_of(with_step({{"name", "a/b"}, {"run", {"a"}}}))
+            .starts_with(file + ": deployments.app.steps[0].name: must contain only"));
+  auto twice = minimal();
+  twice["deployments"]["app"]["steps"] = {{{"name", "x"}, {"run", {"a"}}},
+                                          {{"name", "x"}, {"run", {"b"}}}};
+  CHECK(error_of(twice) ==
+        file + ": deployments.app.steps[1].name: \"x\" is already the name of an earlier step");
+}
+
+TEST_CASE("config: timeouts and other numbers are range-checked") {
+  for (auto bad : {json(0), json(-5), json(1.5), json(604801), json("60")}) {
+    INFO(bad.dump());
+    CHECK(error_of(with_step({{"name", "x"}, {"run", {"a"}}, {"timeout_s", bad}})) ==
+          file + ": deployments.app.steps[0].timeout_s: must be an integer from 1 to 604800");
+  }
+  auto config = minimal();
+  config["listen"] = {{"port", 65536}};
+  CHECK(error_of(config) == file + ": listen.port: must be an integer from 0 to 65535");
+  config = minimal();
+  config["listen"] = {{"port", -1}};
+  CHECK(error_of(config) == file + ": listen.port: must be an integer from 0 to 65535");
+  config = minimal();
+  config["receiver"] = {{"read_timeout_s", 0}};
+  CHECK(error_of(config) == file + ": receiver.read_timeout_s: must be an integer from 1 to 3600");
+  config = minimal();
+  config["receiver"] = {{"body_limit_bytes", 18446744073709551615ull}};
+  CHECK(error_of(config).starts_with(file + ": receiver.body_limit_bytes: must be an integer"));
+  config = minimal();
+  config["router"] = {{"rescan_s", 0}};
+  CHECK(error_of(config) == file + ": router.rescan_s: must be an integer from 1 to 86400");
+  config = minimal();
+  config["retention"] = {{"done_max_count", -1}};
+  CHECK(error_of(config).starts_with(file + ": retention.done_max_count: must be an integer"));
+}
+
+TEST_CASE("config: allow_cidrs are validated") {
+  auto config = minimal();
+  config["receiver"] = {{"allow_cidrs", {"10.0.0.0/8", "bogus"}}};
+  CHECK(error_of(config) == file +
+                                ": receiver.allow_cidrs[1]: is not an IPv4 or IPv6 address or "
+                                "CIDR network");
+  config["receiver"] = {{"allow_cidrs", {"192.168.1.1/24"}}};
+  CHECK(error_of(config) ==
+        file + ": receiver.allow_cidrs[0]: has address bits set beyond its /24 prefix");
+  config["receiver"] = {{"allow_cidrs", {"10.0.0.0/33"}}};
+  CHECK(error_of(config) ==
+        file + ": receiver.allow_cidrs[0]: has an invalid prefix length (0-32)");
+  config["receiver"] = {{"allow_cidrs", "10.0.0.0/8"}};
+  CHECK(error_of(config) == file + ": receiver.allow_cidrs: must be an array of CIDR strings");
+}
+
+TEST_CASE("config: secret sources are {env} or {file}") {
+  const std::string shape = "must be {\"env\": \"VARIABLE\"} or {\"file\": \"path\"}";
+  auto with_source = [](json source) {
+    auto config = minimal();
+    config["database"] = {{"url", std::move(source)}};
+    return config;
+  };
+  CHECK(error_of(with_source("DATABASE_URL")) == file + ": database.url: " + shape);
+  CHECK(error_of(with_source(json::object())) ==
+        file + ": database.url: " + shape + " (exactly one of the two)");
+  CHECK(error_of(with_source({{"env", "A"}, {"file", "b"}})) ==
+        file + ": database.url: " + shape + " (exactly one of the two)");
+  CHECK(error_of(with_source({{"vault", "x"}})) == file + ": database.url.vault: unknown key");
+  CHECK(error_of(with_source({{"env", "1X"}}))
+            .starts_with(file + ": database.url.env: is not a valid environment variable name"));
+  CHECK(error_of(with_source({{"env", ""}})) == file + ": database.url.env: must not be empty");
+  CHECK(error_of(with_source({{"file", ""}})) == file + ": database.url.file: must not be empty");
+  auto config = minimal();
+  config["secrets"] = {{"webhook", json::array()}};
+  CHECK(error_of(config).starts_with(file + ": secrets.webhook: must be a non-empty array"));
+  config["secrets"] = {{"webhook", {{{"env", "A"}}, {{"env", "B"}, {"file", "x"}}}}};
+  CHECK(error_of(config).starts_with(file + ": secrets.webhook[1]: "));
+  config = minimal();
+  config["github"] = {{"token", {{"env", "A-B"}}}};
+  CHECK(error_of(config).starts_with(file + ": github.token.env: "));
+}
+
+TEST_CASE("config: other values with rules") {
+  auto config = minimal();
+  config["github"] = {{"api_url", "ftp://example.com"}};
+  CHECK(error_of(config) == file + ": github.api_url: must start with https:// or http://");
+  config["github"] = {{"api_url", "https://"}};
+  CHECK(error_of(config) == file + ": github.api_url: has no host");
+  config = minimal();
+  config["listen"] = {{"host", "127.0.0.1; rm"}};
+  CHECK(error_of(config) == file + ": listen.host: must be an IP address or a host name");
+  config = minimal();
+  config["deployments"]["app"]["remote"] = "--upload-pack=touch /tmp/x";
+  CHECK(error_of(config) == file + ": deployments.app.remote: must not start with '-'");
+  config = minimal();
+  config["deployments"]["app"]["env"] = {{"1BAD", "x"}};
+  CHECK(error_of(config).starts_with(
+      file + ": deployments.app.env.1BAD: is not a valid environment variable name"));
+  config = minimal();
+  config["instance"] = "a\nb";
+  CHECK(error_of(config) == file + ": instance: must not contain control characters");
+}
+
+TEST_CASE("config: deployment lookup names the missing deployment") {
+  const auto config = load(minimal());
+  CHECK(&config.deployment("app") == &config.deployments.at("app"));
+  try {
+    (void)config.deployment("nope");
+    FAIL("no error");
+  } catch (const common::ConfigError& e) {
+    CHECK(std::string(e.what()).ends_with(
+        "deployer.json: deployments: no deployment named \"nope\" (known: app)"));
+  }
+}
+
+TEST_CASE("config: to_json_masked shows sources but never secrets and loads back") {
+  ::setenv("MASK_TEST_SECRET", "hunter2-very-secret", 1);
+  auto config = minimal();
+  config["secrets"] = {{"webhook", {{{"env", "MASK_TEST_SECRET"}}}}};
+  config["deployments"]["app"]["steps"] = {{{"name", "x"}, {"run", {"a"}}}};
+  const auto loaded = load(config);
+  const auto masked = common::to_json_masked(loaded);
+  const auto text = masked.dump();
+  CHECK(text.find("hunter2") == std::string::npos);
+  CHECK(masked["secrets"]["webhook"][0] == json{{"env", "MASK_TEST_SECRET"}});
+  CHECK(masked["database"]["url"] == json{{"env", "DATABASE_URL"}});
+  CHECK(masked["receiver"]["body_limit_bytes"] == 26214400);
+  CHECK(masked["deployments"]["app"]["steps"][0]["timeout_s"] == 900);
+  // The output is itself a valid configuration with the same meaning.
+  const auto again = common::parse_config(text, file);
+  CHECK(common::to_json_masked(again) == masked);
+  ::unsetenv("MASK_TEST_SECRET");
+}

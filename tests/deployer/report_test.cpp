@@ -1,0 +1,96 @@
+// The JSON the deployer writes: the failure report beside a failed entry, the commit status body,
+// and the parsing of GitHub's API base URL.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "deployer/failure_report.hpp"
+#include "deployer/http_client.hpp"
+#include "deployer/status.hpp"
+#include "queue-layout/layout.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace deployer;
+
+TEST_CASE("the failure report names the step, exit status, reason and last output", "[report]") {
+  FailureReport report;
+  report.entry = "00000000000000000001-abc.json";
+  report.deployment = "app";
+  report.sha = "0123456789abcdef0123456789abcdef01234567";
+  report.ref = "refs/heads/main";
+  report.stage = "step build";
+  report.step = "build";
+  report.exit_code = 2;
+  report.reason = "exited with status 2 after 1.0 s";
+  report.output_tail = {"line one", "bad \xff byte"};
+  report.log = "/var/logs/app/00000000000000000001-abc.json.log";
+  auto json = nlohmann::json::parse(failure_json(report));
+  CHECK(json["entry"] == report.entry);
+  CHECK(json["step"] == "build");
+  CHECK(json["exit_code"] == 2);
+  CHECK(json["reason"] == report.reason);
+  CHECK(json["output_tail"].size() == 2);
+  CHECK(json["output_tail"][0] == "line one");
+  CHECK(json["log"] == report.log.string());
+  CHECK(json.contains("failed_at"));
+
+  report.step.clear();
+  report.exit_code.reset();
+  auto no_step = nlohmann::json::parse(failure_json(report));
+  CHECK_FALSE(no_step.contains("step"));
+  CHECK_FALSE(no_step.contains("exit_code"));
+}
+
+TEST_CASE("a newer failure report replaces an older one of the same entry", "[report]") {
+  test::TempDir tmp;
+  FailureReport report;
+  report.entry = "00000000000000000001-abc.json";
+  report.deployment = "app";
+  report.stage = "entry";
+  report.reason = "first";
+  REQUIRE_FALSE(publish_failure(tmp.path(), report));
+  report.reason = "second";
+  REQUIRE_FALSE(publish_failure(tmp.path(), report));
+  auto json = nlohmann::json::parse(test::read_file(tmp / (report.entry + ".error.json")));
+  CHECK(json["reason"] == "second");
+}
+
+TEST_CASE("the status body has state, context and a description of at most 140 bytes", "[report]") {
+  std::string long_text(200, 'x');
+  long_text[139] = '\xc3';  // a two-byte character straddling the limit must not be split
+  long_text[140] = '\xa9';
+  auto body = nlohmann::json::parse(status_body(StatusState::failure, long_text, "deploy/app"));
+  CHECK(body["state"] == "failure");
+  CHECK(body["context"] == "deploy/app");
+  CHECK(body["description"].get<std::string>().size() == 139);
+  CHECK_FALSE(body.contains("target_url"));
+  auto with_url = nlohmann::json::parse(
+      status_body(StatusState::pending, "Deploying", "deploy/app", "https://ci.example.com/1"));
+  CHECK(with_url["target_url"] == "https://ci.example.com/1");
+}
+
+TEST_CASE("API base URLs are split into scheme, host, port and path", "[report]") {
+  auto github = parse_url("https://api.github.com");
+  REQUIRE(github.ok());
+  CHECK(github->tls);
+  CHECK(github->host == "api.github.com");
+  CHECK(github->port == "443");
+  CHECK(github->path.empty());
+
+  auto enterprise = parse_url("http://ghe.example.com:8080/api/v3/");
+  REQUIRE(enterprise.ok());
+  CHECK_FALSE(enterprise->tls);
+  CHECK(enterprise->port == "8080");
+  CHECK(enterprise->path == "/api/v3");
+
+  auto v6 = parse_url("https://[::1]:8443");
+  REQUIRE(v6.ok());
+  CHECK(v6->host == "::1");
+  CHECK(v6->port == "8443");
+
+  CHECK_FALSE(parse_url("ftp://example.com").ok());
+  CHECK_FALSE(parse_url("https://").ok());
+  CHECK_FALSE(parse_url("https://user:pw@example.com").ok());
+  CHECK_FALSE(parse_url("https://example.com:99999").ok());
+  CHECK_FALSE(parse_url("https://example.com:port").ok());
+}

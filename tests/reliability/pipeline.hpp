@@ -1,0 +1,100 @@
+// pipeline.hpp: the whole pipeline as real processes for the reliability tests, without PM2:
+// receiver, router and the deployers of two deployments (alpha follows main, beta follows
+// staging of one local git origin), each a test::Child that the test kills with SIGKILL and
+// restarts itself. Every deploy runs two steps: "work" (a short sleep, a window for kills) and
+// "record", which appends "<delivery> <entry>" to <root>/<deployment>.record.
+//
+// After a run, verify() reads the ledger, the record files and the state folders and counts, for
+// every delivery the receiver acknowledged, the final state it reached in its deployment:
+// deployed (succeeded), superseded, stale; lost (no final state) and duplicated (more than one
+// queue item or more than one successful run) must be zero. Nothing here hides a failure: a
+// wait that times out throws with every process's log.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tests/support/child.hpp"
+#include "tests/support/git.hpp"
+#include "tests/support/http.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace reliability {
+
+inline const std::vector<std::string> kDeployments = {"alpha", "beta"};
+inline constexpr const char* kSecret = "reliability-webhook-secret-5f2c";
+inline constexpr const char* kToken = "ghp_reliabilityTokenNeverLogged0123456789";
+
+struct Acked {
+  std::string deployment;
+  std::string delivery;
+  std::string sha;
+};
+
+struct Figures {
+  std::size_t acked = 0, deployed = 0, superseded = 0, stale = 0, lost = 0, duplicated = 0;
+  std::size_t runs_succeeded = 0, runs_interrupted = 0, reruns_after_kill = 0;
+  std::size_t partial_entries = 0, folder_mismatches = 0, failed = 0, rejected = 0;
+  std::vector<std::string> problems;  ///< one line per violated invariant (first 20)
+};
+
+class Pipeline {
+ public:
+  /// Creates the origin (`commits` commits per branch), the clones, the configuration, and
+  /// starts every program against the ledger at `database_url` (already migrated).
+  Pipeline(std::string database_url, int commits);
+  ~Pipeline();
+
+  const test::TempDir& root() const { return root_; }
+  std::filesystem::path state() const { return root_ / "var"; }
+  unsigned short port() const { return port_; }
+  const std::vector<std::string>& commits(const std::string& deployment) const {
+    return commits_.at(deployment);
+  }
+
+  /// Program names: "receiver", "router", "deployer-alpha", "deployer-beta".
+  std::vector<std::string> programs() const;
+  /// Starts (or restarts) one program; for the receiver, waits for its port.
+  void start(const std::string& program);
+  /// SIGKILL to one program, reaped at once.
+  void kill(const std::string& program);
+  /// True while every program is running.
+  bool all_running();
+
+  /// Sends one signed push of `sha` for `deployment`, retrying the same delivery id (as GitHub's
+  /// redelivery does) on connection errors and 503 until `deadline`; returns it when a 2xx came.
+  std::optional<Acked> push(const std::string& deployment, const std::string& sha,
+                            std::chrono::steady_clock::time_point deadline);
+
+  /// Waits until inbox/, every queue and every active/ folder are empty and the ledger has no
+  /// queued or running item; false on timeout.
+  bool drain(std::chrono::milliseconds timeout);
+
+  /// Checks every invariant (see the file comment) against the acknowledged deliveries.
+  Figures verify(const std::vector<Acked>& acked, const std::string& database_url);
+
+  /// Every program's log, for failure messages.
+  std::string logs() const;
+  /// Every file under the root that contains `needle` (logs, state, run logs, error files).
+  std::vector<std::string> files_containing(const std::string& needle) const;
+  /// Files or folders under the state directory readable or writable by group or others.
+  std::vector<std::string> open_modes() const;
+
+ private:
+  test::TempDir root_{"reliability"};
+  std::string database_url_;
+  unsigned short port_ = 0;
+  std::filesystem::path config_;
+  std::map<std::string, std::vector<std::string>> commits_;
+  std::mutex mutex_;
+  std::map<std::string, std::unique_ptr<test::Child>> children_;
+  std::optional<test::http::Connection> connection_;
+};
+
+}  // namespace reliability
