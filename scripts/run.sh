@@ -57,8 +57,16 @@ if [[ -n "${DATABASE_URL:-}" ]]; then
   database_source='{ "env": "DATABASE_URL" }'
   say "using the database in \$DATABASE_URL"
 else
-  scripts/pg.sh start "$demo/pg" >/dev/null
-  database_source="{ \"file\": \"$demo/pg/url\" }"
+  pgdir="$demo/pg"
+  if [[ $(id -u) -eq 0 ]] && ! runuser -u postgres -- test -x "$demo" 2>/dev/null; then
+    # `postgres` cannot reach .demo/ (e.g. a checkout under /root): keep the cluster where it can,
+    # and leave a link in .demo/ so scripts/stop.sh finds it.
+    pgdir="/var/tmp/durhack-deployer-demo-$(printf %s "$demo" | md5sum | cut -c1-10)/pg"
+    mkdir -p "$(dirname "$pgdir")" && chmod 0755 "$(dirname "$pgdir")"
+    ln -sfn "$pgdir" "$demo/pg"
+  fi
+  scripts/pg.sh start "$pgdir" >/dev/null
+  database_source="{ \"file\": \"$pgdir/url\" }"
 fi
 
 # 4. The webhook secret: generated once, in a file only its owner can read.

@@ -12,11 +12,13 @@ demo="$here/.demo"
 if [[ -d "$demo/pm2-home" ]]; then
   PM2_HOME="$demo/pm2-home" "$here/pm2/node_modules/.bin/pm2" kill >/dev/null 2>&1 || true
 fi
-if [[ -d "$demo/pg" ]]; then
-  "$here/scripts/pg.sh" stop "$demo/pg" >/dev/null
+# .demo/pg may be a link to where `postgres` could reach it (see run.sh).
+pgdir=$(readlink -f "$demo/pg" 2>/dev/null || true)
+if [[ -n "$pgdir" && -d "$pgdir" ]]; then
+  "$here/scripts/pg.sh" stop "$pgdir" >/dev/null
 fi
 if [[ "${1:-}" == "--purge" ]]; then
-  if [[ -d "$demo/pg" ]]; then "$here/scripts/pg.sh" destroy "$demo/pg" >/dev/null; fi
+  if [[ -n "$pgdir" && -d "$pgdir" ]]; then "$here/scripts/pg.sh" destroy "$pgdir" >/dev/null; fi
   rm -rf "$demo"
   link="$here/config/deployer.json"
   if [[ -L "$link" && "$(readlink "$link")" == "$demo/"* ]]; then rm -f "$link"; fi
