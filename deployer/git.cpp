@@ -85,13 +85,21 @@ boost::asio::awaitable<void> Git::require_repository() {
 }
 
 boost::asio::awaitable<bool> Git::has_commit(const std::string& sha) {
+  if (known_commits_.contains(sha)) co_return true;
   std::vector<std::string> args{"cat-file", "-e", sha + "^{commit}"};
   auto r = co_await git(std::move(args), false, false);
+  if (r.exit_code == 0) known_commits_.insert(sha);
   co_return r.exit_code == 0;
 }
 
 boost::asio::awaitable<void> Git::fetch(const std::string& remote, const std::string& ref,
                                         const std::string& sha) {
+  // A commit that is already here needs no fetch (a fetch is the slowest part of starting a
+  // deploy): the exact commit is checked out either way, and a missing one is fetched below.
+  if (co_await has_commit(sha)) {
+    log_.note("commit " + sha + " is already present: not fetching");
+    co_return;
+  }
   // "--" ends the options: the remote (configuration) and the ref (validated webhook value)
   // can never be read as options by git.
   std::vector<std::string> all{"fetch", "--prune", "--", remote};
@@ -125,6 +133,11 @@ boost::asio::awaitable<std::optional<bool>> Git::is_ancestor(const std::string& 
                                                              const std::string& descendant) {
   std::vector<std::string> args{"merge-base", "--is-ancestor", ancestor, descendant};
   auto r = co_await git(std::move(args), false, false);
+  if (r.exit_code == 0 || r.exit_code == 1) {
+    // git answered: both are commits present here (spares changed_files a cat-file).
+    known_commits_.insert(ancestor);
+    known_commits_.insert(descendant);
+  }
   if (r.exit_code == 0) co_return true;
   if (r.exit_code == 1) co_return false;
   co_return std::nullopt;

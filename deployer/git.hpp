@@ -13,6 +13,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,8 +27,9 @@ class Git {
   /// `env` is the complete environment for git (the deployer's own, usually).
   Git(std::filesystem::path work_tree, std::vector<std::string> env, RunLog& log, StopSignal& stop);
 
-  /// Fetches from `remote` (a remote name or a URL/path) so that `sha` is present: first the
-  /// remote's configured refspecs (or its HEAD for a URL), then `ref`, then `sha` itself.
+  /// Makes sure `sha` is present, fetching from `remote` (a remote name or a URL/path) only when
+  /// it is not here yet: first the remote's configured refspecs (or its HEAD for a URL), then
+  /// `ref`, then `sha` itself.
   /// Throws DeployFailure "commit <sha> does not exist in <remote> after fetch" when it is not.
   boost::asio::awaitable<void> fetch(const std::string& remote, const std::string& ref,
                                      const std::string& sha);
@@ -65,6 +67,9 @@ class Git {
   std::vector<std::string> env_;
   RunLog& log_;
   StopSignal& stop_;
+  // Commits seen present in this repository (has_commit, is_ancestor): git does not delete
+  // commits during a deploy, so each is asked about once.
+  std::set<std::string> known_commits_;
 };
 
 }  // namespace deployer

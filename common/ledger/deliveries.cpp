@@ -9,19 +9,22 @@ void Ledger::record_delivery(const DeliveryRecord& record) {
   std::optional<std::string> received;
   if (record.received_at) received = std::to_string(detail::to_micros(*record.received_at));
   session_->run("record_delivery", [&](pqxx::connection& conn) {
-    pqxx::work tx{conn};
+    // One statement: autocommit (no BEGIN/COMMIT round trips), atomic all the same.
+    pqxx::nontransaction tx{conn};
     // Same entry again (the router re-running it after a crash): the newest decision wins, the
     // first recorded_at stays.
-    tx.exec_params(
-        "INSERT INTO deliveries (hook_id, delivery_id, entry_name, event, decision, reason,"
-        " received_at) VALUES ($1, $2, $3, $4, $5, $6, " +
-            detail::time_from("$7") +
-            ") ON CONFLICT (hook_id, delivery_id, entry_name) DO UPDATE SET"
-            " event = EXCLUDED.event, decision = EXCLUDED.decision, reason = EXCLUDED.reason,"
-            " received_at = coalesce(EXCLUDED.received_at, deliveries.received_at),"
-            " decided_at = now()",
-        record.key.hook_id, record.key.delivery_id, record.entry_name, record.event,
-        std::string(to_string(record.decision)), record.reason, detail::nullable(received));
+    detail::autocommit_write([&] {
+      return tx.exec_params(
+          "INSERT INTO deliveries (hook_id, delivery_id, entry_name, event, decision, reason,"
+          " received_at) VALUES ($1, $2, $3, $4, $5, $6, " +
+              detail::time_from("$7") +
+              ") ON CONFLICT (hook_id, delivery_id, entry_name) DO UPDATE SET"
+              " event = EXCLUDED.event, decision = EXCLUDED.decision, reason = EXCLUDED.reason,"
+              " received_at = coalesce(EXCLUDED.received_at, deliveries.received_at),"
+              " decided_at = now()",
+          record.key.hook_id, record.key.delivery_id, record.entry_name, record.event,
+          std::string(to_string(record.decision)), record.reason, detail::nullable(received));
+    });
     tx.commit();
   });
 }
@@ -30,7 +33,7 @@ std::map<std::string, QueueState> Ledger::delivery_states(const std::string& hoo
                                                           const std::string& delivery_id,
                                                           const std::string& except_entry) {
   return session_->run("delivery_states", [&](pqxx::connection& conn) {
-    pqxx::read_transaction tx{conn};
+    pqxx::nontransaction tx{conn};  // one statement: one consistent snapshot by itself
     // Newest item per deployment: entry names sort in arrival order, so after a failed deploy
     // and a redelivery the redelivery's item is the one that counts.
     const auto rows = tx.exec_params(

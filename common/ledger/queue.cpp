@@ -9,14 +9,16 @@ bool Ledger::record_routed(const std::string& deployment, const std::string& ent
                            const std::optional<DeliveryKey>& delivery, const std::string& sha,
                            const std::string& ref) {
   return session_->run("record_routed", [&](pqxx::connection& conn) {
-    pqxx::work tx{conn};
+    pqxx::nontransaction tx{conn};  // one statement: autocommit
     // DO NOTHING, not an update: a router re-running an entry must not push back an item the
     // deployer has already claimed or finished.
-    const auto result = tx.exec_params(
-        "INSERT INTO queue_items (deployment, entry_name, hook_id, delivery_id, sha, ref, trigger,"
-        " state) VALUES ($1, $2, $3, $4, $5, $6, 'webhook', 'queued')"
-        " ON CONFLICT (deployment, entry_name) DO NOTHING",
-        deployment, entry, detail::hook_of(delivery), detail::delivery_of(delivery), sha, ref);
+    const auto result = detail::autocommit_write([&] {
+      return tx.exec_params(
+          "INSERT INTO queue_items (deployment, entry_name, hook_id, delivery_id, sha, ref,"
+          " trigger, state) VALUES ($1, $2, $3, $4, $5, $6, 'webhook', 'queued')"
+          " ON CONFLICT (deployment, entry_name) DO NOTHING",
+          deployment, entry, detail::hook_of(delivery), detail::delivery_of(delivery), sha, ref);
+    });
     tx.commit();
     return result.affected_rows() == 1;
   });
@@ -26,22 +28,24 @@ Trigger Ledger::claim(const std::string& deployment, const std::string& entry,
                       const std::string& sha, const std::string& ref,
                       const std::optional<DeliveryKey>& delivery) {
   return session_->run("claim", [&](pqxx::connection& conn) {
-    pqxx::work tx{conn};
+    pqxx::nontransaction tx{conn};  // one statement: autocommit
     // One statement, so two claims of one entry cannot both see "queued": the conflicting row is
     // locked and the CASE reads its latest committed state.
-    const auto row = tx.exec_params1(
-        "INSERT INTO queue_items (deployment, entry_name, hook_id, delivery_id, sha, ref, trigger,"
-        " state) VALUES ($1, $2, $3, $4, $5, $6, 'operator', 'running')"
-        " ON CONFLICT (deployment, entry_name) DO UPDATE SET"
-        "   trigger = CASE queue_items.state WHEN 'queued' THEN 'webhook'"
-        "                                    WHEN 'running' THEN queue_items.trigger"
-        "                                    ELSE 'operator' END,"
-        "   hook_id = coalesce(queue_items.hook_id, EXCLUDED.hook_id),"
-        "   delivery_id = coalesce(queue_items.delivery_id, EXCLUDED.delivery_id),"
-        "   sha = EXCLUDED.sha, ref = EXCLUDED.ref, state = 'running', reason = '',"
-        "   updated_at = now()"
-        " RETURNING trigger",
-        deployment, entry, detail::hook_of(delivery), detail::delivery_of(delivery), sha, ref);
+    const auto row = detail::autocommit_write([&] {
+      return tx.exec_params1(
+          "INSERT INTO queue_items (deployment, entry_name, hook_id, delivery_id, sha, ref,"
+          " trigger, state) VALUES ($1, $2, $3, $4, $5, $6, 'operator', 'running')"
+          " ON CONFLICT (deployment, entry_name) DO UPDATE SET"
+          "   trigger = CASE queue_items.state WHEN 'queued' THEN 'webhook'"
+          "                                    WHEN 'running' THEN queue_items.trigger"
+          "                                    ELSE 'operator' END,"
+          "   hook_id = coalesce(queue_items.hook_id, EXCLUDED.hook_id),"
+          "   delivery_id = coalesce(queue_items.delivery_id, EXCLUDED.delivery_id),"
+          "   sha = EXCLUDED.sha, ref = EXCLUDED.ref, state = 'running', reason = '',"
+          "   updated_at = now()"
+          " RETURNING trigger",
+          deployment, entry, detail::hook_of(delivery), detail::delivery_of(delivery), sha, ref);
+    });
     tx.commit();
     return parse_trigger(row[0].as<std::string>());
   });
@@ -50,7 +54,7 @@ Trigger Ledger::claim(const std::string& deployment, const std::string& entry,
 std::optional<QueueItem> Ledger::queue_item(const std::string& deployment,
                                             const std::string& entry) {
   return session_->run("queue_item", [&](pqxx::connection& conn) -> std::optional<QueueItem> {
-    pqxx::read_transaction tx{conn};
+    pqxx::nontransaction tx{conn};  // one statement
     const auto rows =
         tx.exec_params("SELECT " + detail::queue_item_columns() +
                            " FROM queue_items WHERE deployment = $1 AND entry_name = $2",

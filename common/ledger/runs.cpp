@@ -54,16 +54,18 @@ void Ledger::record_step(RunId run, int index, const std::string& name, StepOutc
   std::optional<std::string> exit_text;
   if (exit_code) exit_text = std::to_string(*exit_code);
   session_->run("record_step", [&](pqxx::connection& conn) {
-    pqxx::work tx{conn};
+    pqxx::nontransaction tx{conn};  // one statement: autocommit
     try {
-      tx.exec_params(
-          "INSERT INTO run_steps (run_id, step_index, name, outcome, exit_code, duration_ms)"
-          " VALUES ($1, $2, $3, $4, $5::integer, $6)"
-          " ON CONFLICT (run_id, step_index) DO UPDATE SET name = EXCLUDED.name,"
-          " outcome = EXCLUDED.outcome, exit_code = EXCLUDED.exit_code,"
-          " duration_ms = EXCLUDED.duration_ms, recorded_at = now()",
-          run, index, name, std::string(to_string(outcome)), detail::nullable(exit_text),
-          static_cast<std::int64_t>(duration.count()));
+      detail::autocommit_write([&] {
+        return tx.exec_params(
+            "INSERT INTO run_steps (run_id, step_index, name, outcome, exit_code, duration_ms)"
+            " VALUES ($1, $2, $3, $4, $5::integer, $6)"
+            " ON CONFLICT (run_id, step_index) DO UPDATE SET name = EXCLUDED.name,"
+            " outcome = EXCLUDED.outcome, exit_code = EXCLUDED.exit_code,"
+            " duration_ms = EXCLUDED.duration_ms, recorded_at = now()",
+            run, index, name, std::string(to_string(outcome)), detail::nullable(exit_text),
+            static_cast<std::int64_t>(duration.count()));
+      });
     } catch (const pqxx::foreign_key_violation&) {
       throw Error("ledger: record_step: run " + std::to_string(run) + " does not exist");
     }
@@ -97,7 +99,7 @@ void Ledger::finish_run(RunId run, RunOutcome outcome, const std::string& error)
 std::optional<std::string> Ledger::last_deployed_sha(const std::string& deployment) {
   return session_->run("last_deployed_sha",
                        [&](pqxx::connection& conn) -> std::optional<std::string> {
-                         pqxx::read_transaction tx{conn};
+                         pqxx::nontransaction tx{conn};  // one statement
                          const auto rows = tx.exec_params(
                              "SELECT sha FROM runs WHERE deployment = $1 AND outcome = 'succeeded'"
                              " ORDER BY finished_at DESC, id DESC LIMIT 1",

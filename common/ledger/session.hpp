@@ -6,7 +6,10 @@
 // connection that was open before the call turns out to be dead (the server restarted while the
 // program was idle; a probe before each call catches most such cases), the body runs once more on
 // a fresh connection, because nothing of it was committed; a failure while committing (outcome
-// unknown) is never retried here. One log line per
+// unknown) is never retried here. Single-statement calls run in autocommit (pqxx::nontransaction:
+// one round trip, no BEGIN/COMMIT); their write statements go through autocommit_write(), so a
+// connection lost during one counts as a failed commit. The probe costs no round trip (it only
+// reads what the server has already sent). One log line per
 // state change: "ledger connected", "ledger connection lost" / "ledger unavailable", "ledger
 // connection restored"; none per failed retry.
 #pragma once
@@ -19,6 +22,18 @@
 #include <type_traits>
 
 namespace ledger::detail {
+
+/// Runs one write statement that executes in autocommit (pqxx::nontransaction): the statement is
+/// its own commit, so a connection lost while it runs leaves its outcome unknown, exactly like a
+/// failed COMMIT. Reported as such (pqxx::in_doubt_error: Unavailable, never retried by run()).
+template <typename Statement>
+decltype(auto) autocommit_write(Statement&& statement) {
+  try {
+    return statement();
+  } catch (const pqxx::broken_connection& e) {
+    throw pqxx::in_doubt_error(e.what());
+  }
+}
 
 /// True for SQLSTATEs that mean the server went away or refuses work for now (not a bad query).
 bool is_unavailable_state(const std::string& sqlstate);

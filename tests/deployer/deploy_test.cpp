@@ -114,3 +114,31 @@ TEST_CASE("a ref with shell metacharacters is refused before any step runs", "[d
     }
   }
 }
+
+TEST_CASE("a commit already in the clone is not fetched, a missing one is fetched", "[deployer]") {
+  Harness h;
+  auto a = h.origin.commit({{"README.md", "a\n"}});
+  h.clone();
+  // Made after the clone: b exists only in origin until the deployer fetches it.
+  auto b = h.origin.commit({{"README.md", "b\n"}, {"new.txt", "new\n"}});
+  h.deployment_extra = {{"env", {{"OUT", h.out().string()}}}};
+  h.steps = json::array({sh_step(
+      "record", "git rev-parse HEAD >> \"$OUT/head\"; cp \"$DEPLOY_CHANGED_FILES\" "
+                "\"$OUT/changed-$DEPLOY_SHA\"")});
+  auto first = h.webhook_push(a);
+  auto deployer = h.start();
+  REQUIRE(h.wait_in("done", first));
+  const std::string log_a = test::read_file(h.dir("logs") / (first + ".log"));
+  CHECK(log_a.find("=== git fetch") == std::string::npos);
+  CHECK(log_a.find("is already present: not fetching") != std::string::npos);
+
+  auto second = h.webhook_push(b);
+  REQUIRE(h.wait_in("done", second));
+  const std::string log_b = test::read_file(h.dir("logs") / (second + ".log"));
+  CHECK(log_b.find("=== git fetch") != std::string::npos);
+  CHECK(log_b.find("not fetching") == std::string::npos);
+  CHECK(test::checked_out(h.app()) == b);
+  CHECK(h.out_lines("head") == Lines{a, b});
+  CHECK(h.out_lines("changed-" + b) == Lines{"README.md", "new.txt"});
+  CHECK(h.ledger().last_deployed_sha("app") == b);
+}
