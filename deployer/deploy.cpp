@@ -6,7 +6,14 @@
 
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <optional>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "deployer/git.hpp"
 #include "deployer/intake.hpp"
@@ -62,6 +69,25 @@ boost::asio::awaitable<std::optional<std::string>> newer_webhook_push(Context& c
     }
   }
   co_return std::nullopt;
+}
+
+// Checks `sha` out and lists the paths changed since `previous`, the two git processes side by
+// side: the diff compares two commits and never reads the working tree or the index the checkout
+// writes, and it is one process less before the first step. Both are waited for (nothing is
+// cancelled half way); the checkout's failure is the one reported when both fail.
+boost::asio::awaitable<std::vector<std::string>> checkout_and_list_changes(
+    Git& git, const std::string& previous, const std::string& sha) {
+  namespace asio = boost::asio;
+  auto executor = co_await asio::this_coro::executor;
+  auto [order, checkout_error, diff_error, changed] =
+      co_await asio::experimental::make_parallel_group(
+          asio::co_spawn(executor, git.checkout(sha), asio::deferred),
+          asio::co_spawn(executor, git.changed_files(previous, sha), asio::deferred))
+          .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+  (void)order;
+  if (checkout_error) std::rethrow_exception(checkout_error);
+  if (diff_error) std::rethrow_exception(diff_error);
+  co_return std::move(changed);
 }
 
 // Writes the changed paths, one per line. Not fsynced: like the run log it is evidence, and a
@@ -163,17 +189,23 @@ boost::asio::awaitable<void> deploy_entry(Context& context, const std::string& n
     previous = co_await with_ledger(context, "last_deployed_sha", [&] {
       return context.ledger.last_deployed_sha(deployment.name);
     });
-    co_await git.fetch(deployment.remote, push.ref, push.after);
     if (webhook && previous) {
-      bool stale = *previous == push.after;
+      // Asked before the fetch: when both commits are here (a replay, a redelivery, a clone
+      // kept up to date), git's answer also proves the commit present and the fetch costs
+      // nothing. Otherwise it is asked again once the commit has been fetched.
+      std::optional<bool> stale = *previous == push.after;
+      if (!*stale) stale = co_await git.is_ancestor(push.after, *previous);
+      co_await git.fetch(deployment.remote, push.ref, push.after);
       if (!stale) stale = (co_await git.is_ancestor(push.after, *previous)).value_or(false);
-      if (stale) {
+      if (*stale) {
         skipped = true;
         co_await skip_entry(context, log, name, push, ledger::QueueState::stale,
                             "commit " + short_sha(push.after) +
                                 (*previous == push.after ? " is" : " is an ancestor of") +
                                 " the deployed commit " + short_sha(*previous));
       }
+    } else {
+      co_await git.fetch(deployment.remote, push.ref, push.after);
     }
     if (!skipped) {
       run = co_await with_ledger(context, "start_run", [&] {
@@ -182,8 +214,7 @@ boost::asio::awaitable<void> deploy_entry(Context& context, const std::string& n
       });
       context.status(push.after, StatusState::pending,
                      "Deploying " + short_sha(push.after) + " to " + deployment.name, name);
-      co_await git.checkout(push.after);
-      auto changed = co_await git.changed_files(previous.value_or(""), push.after);
+      auto changed = co_await checkout_and_list_changes(git, previous.value_or(""), push.after);
       const auto changed_file = context.logs / (name + ".changed");
       write_changed(changed_file, changed);
       log.note(std::to_string(changed.size()) + " changed path(s) since " +

@@ -43,7 +43,7 @@ class Git {
                                                           const std::string& descendant);
 
   /// `git checkout --force --detach <sha>`: the working tree is exactly that commit afterwards
-  /// (tracked files; untracked ones such as node_modules are kept).
+  /// (tracked files; untracked ones such as node_modules are kept), and HEAD is checked to be it.
   boost::asio::awaitable<void> checkout(const std::string& sha);
 
   /// Paths changed between `previous` and `sha` (`git diff --name-only`), or every tracked file
@@ -51,15 +51,18 @@ class Git {
   boost::asio::awaitable<std::vector<std::string>> changed_files(const std::string& previous,
                                                                  const std::string& sha);
 
-  /// Verifies the work tree is a git repository; throws DeployFailure naming the path if not.
+  /// Verifies the work tree is a folder with .git at its top (no git process); throws
+  /// DeployFailure naming the path if not.
   boost::asio::awaitable<void> require_repository();
 
  private:
   struct Result {
     int exit_code = -1;
     std::string output;  // captured when asked
-    std::vector<std::string> tail;
+    std::vector<std::string> tail;  // the run log's last lines: logged calls only
   };
+  /// The commit HEAD names, "" when there is none.
+  boost::asio::awaitable<std::string> head_commit();
   boost::asio::awaitable<Result> git(std::vector<std::string> args, bool log_output, bool capture,
                                      std::chrono::seconds timeout = std::chrono::seconds(120));
 

@@ -29,21 +29,22 @@ RunId Ledger::start_run(const std::string& deployment, const std::string& entry,
                         const std::optional<std::string>& previous_sha,
                         const std::optional<DeliveryKey>& delivery) {
   return session_->run("start_run", [&](pqxx::connection& conn) {
-    pqxx::work tx{conn};
-    // An unfinished earlier run of this entry belonged to a deployer that died; close it in the
-    // same transaction so the history never shows two runs of one entry going at once.
-    tx.exec_params(
-        "UPDATE runs SET outcome = 'interrupted', finished_at = now(),"
-        " error = 'the deployer stopped before this run finished'"
-        " WHERE deployment = $1 AND entry_name = $2 AND outcome IS NULL",
-        deployment, entry);
-    const auto row = tx.exec_params1(
-        "INSERT INTO runs (deployment, entry_name, hook_id, delivery_id, trigger, sha, ref,"
-        " previous_sha) VALUES ($1, $2, $3, $4,"
-        " (SELECT trigger FROM queue_items WHERE deployment = $1 AND entry_name = $2),"
-        " $5, $6, $7) RETURNING id",
-        deployment, entry, detail::hook_of(delivery), detail::delivery_of(delivery), sha, ref,
-        detail::nullable(previous_sha));
+    pqxx::nontransaction tx{conn};  // one statement: autocommit, one round trip
+    // An unfinished earlier run of this entry belonged to a deployer that died; it is closed by
+    // the same statement (a data-modifying WITH is atomic with the INSERT), so the history never
+    // shows two runs of one entry going at once.
+    const auto row = detail::autocommit_write([&] {
+      return tx.exec_params1(
+          "WITH closed AS (UPDATE runs SET outcome = 'interrupted', finished_at = now(),"
+          " error = 'the deployer stopped before this run finished'"
+          " WHERE deployment = $1 AND entry_name = $2 AND outcome IS NULL)"
+          " INSERT INTO runs (deployment, entry_name, hook_id, delivery_id, trigger, sha, ref,"
+          " previous_sha) VALUES ($1, $2, $3, $4,"
+          " (SELECT trigger FROM queue_items WHERE deployment = $1 AND entry_name = $2),"
+          " $5, $6, $7) RETURNING id",
+          deployment, entry, detail::hook_of(delivery), detail::delivery_of(delivery), sha, ref,
+          detail::nullable(previous_sha));
+    });
     tx.commit();
     return row[0].as<RunId>();
   });

@@ -117,3 +117,25 @@ TEST_CASE("files that stay invalid are set aside in failed/ with their reason", 
   CHECK(h.state_of(broken_json) == "failed");
   CHECK(h.out_lines("runs") == Lines{good});
 }
+
+TEST_CASE("a deployment path that is missing or not a clone fails the entry naming the path",
+          "[deployer]") {
+  Harness h;
+  auto a = h.origin.commit({{"file.txt", "a\n"}});
+  auto missing = h.webhook_push(a);
+  auto deployer = h.start();
+  REQUIRE(h.wait_in("failed", missing));
+  auto report = json::parse(test::read_file(h.dir("failed") / (missing + ".error.json")));
+  CHECK(report["reason"].get<std::string>().find(" does not exist (it must be a clone") !=
+        std::string::npos);
+
+  // A folder, but no clone: the deployer looks for .git instead of starting git.
+  std::filesystem::create_directories(h.app());
+  auto plain = h.webhook_push(a);
+  REQUIRE(h.wait_in("failed", plain));
+  report = json::parse(test::read_file(h.dir("failed") / (plain + ".error.json")));
+  CHECK(report["reason"].get<std::string>().find(h.app().string() +
+                                                  " is not a git working tree") !=
+        std::string::npos);
+  CHECK(h.state_of(plain) == "failed");
+}
