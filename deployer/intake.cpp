@@ -1,7 +1,10 @@
 // intake.cpp: see intake.hpp.
 #include "deployer/intake.hpp"
 
+#include <set>
+
 #include "common/validate.hpp"
+#include "deployer/coalesce.hpp"
 #include "deployer/moves.hpp"
 #include "queue-layout/quarantine.hpp"
 #include "queue-layout/read.hpp"
@@ -115,7 +118,11 @@ boost::asio::awaitable<IntakeResult> next_entry(Context& context) {
     }
   }
 
+  // A backlog of webhook pushes is superseded as one batch before anything is taken.
+  const auto superseded = co_await supersede_waiting(context, listing.entries);
+  const std::set<std::string> gone(superseded.begin(), superseded.end());
   for (const auto& name : listing.entries) {
+    if (gone.contains(name)) continue;
     auto taken = read_push(context.queue, name, context);
     if (taken.ok()) {
       result.next = name;

@@ -8,6 +8,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <map>
 #include <memory>
 #include <stdexcept>
 
@@ -45,6 +46,12 @@ asio::awaitable<void> recover_active(Context& context) {
           {{"deployment", context.deployment.name}, {"file", stray}, {"error", ec.message()}});
     }
   }
+  std::map<std::string, ledger::QueueItem> items;
+  if (!listing.entries.empty()) {
+    items = co_await with_ledger(context, "queue_items", [&] {
+      return context.ledger.queue_items(context.deployment.name, listing.entries);
+    });
+  }
   for (const auto& name : listing.entries) {
     if (context.stop.requested()) throw Stopped();
     // A move from the queue that a crash interrupted after the link: finish it, so the entry is
@@ -66,6 +73,18 @@ asio::awaitable<void> recover_active(Context& context) {
       }
     }
     if (finished) continue;
+    // Recorded superseded or stale before a crash stopped its move to done/ (coalesce.hpp, and
+    // deploy.cpp's skip): the decision stands, the entry is not deployed.
+    if (auto it = items.find(name);
+        it != items.end() && (it->second.state == ledger::QueueState::superseded ||
+                              it->second.state == ledger::QueueState::stale)) {
+      common::log::info("finishing the move of an entry left in active/ after its decision",
+                        {{"deployment", context.deployment.name},
+                         {"entry", name},
+                         {"decision", ledger::to_string(it->second.state)}});
+      co_await move_durably(context, context.active, context.done, name);
+      continue;
+    }
     common::log::info("running again an entry left in active/ by a previous run",
                       {{"deployment", context.deployment.name}, {"entry", name}});
     co_await deploy_entry(context, name);

@@ -12,7 +12,7 @@
 //
 // Batching: handle() does the ledger writes and the links of one entry, but the fsyncs of the
 // queue folders and the removal from the inbox wait for flush(), so a batch of entries costs
-// one set of fsyncs (group_commit.hpp). The caller flushes after a batch, before it waits and
+// one set of fsyncs (queue-layout/group_commit.hpp). The caller flushes after a batch, before it waits and
 // before it exits; until then the handled entries are still in the inbox.
 //
 // Crash contract (kill -9 at any instant, then the same entry handled again by the restarted
@@ -37,7 +37,7 @@
 #include "common/config.hpp"
 #include "common/ledger/ledger.hpp"
 #include "queue-layout/layout.hpp"
-#include "router/group_commit.hpp"
+#include "queue-layout/group_commit.hpp"
 #include "router/inspect.hpp"
 #include "router/settle.hpp"
 
@@ -114,7 +114,7 @@ class Handler {
   std::filesystem::path inbox_;
   std::size_t max_bytes_;
   SettleTracker settle_;
-  GroupCommit commit_;
+  queue_layout::GroupCommit commit_;
   std::set<std::string> stuck_;
 };
 

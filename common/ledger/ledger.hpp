@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/ledger/errors.hpp"
 #include "common/ledger/types.hpp"
@@ -85,6 +86,17 @@ class Ledger {
 
   /// The queue item of `entry` in `deployment`, if the ledger has one.
   std::optional<QueueItem> queue_item(const std::string& deployment, const std::string& entry);
+
+  /// The queue items of those of `entries` the ledger has (one round trip), by entry name.
+  std::map<std::string, QueueItem> queue_items(const std::string& deployment,
+                                               const std::vector<std::string>& entries);
+
+  /// Records those of `entries` that are still queued webhook pushes as superseded, with
+  /// `reason` and a finished run row each (as mark() does), in one statement. Returns the names
+  /// it marked; the others (claimed, finished, operator's) are left alone.
+  std::vector<std::string> supersede(const std::string& deployment,
+                                     const std::vector<std::string>& entries,
+                                     const std::string& reason);
 
   /// Records the start of a deploy run and returns its id. Earlier runs of the same entry that
   /// never finished (their deployer died) are closed as interrupted in the same transaction.

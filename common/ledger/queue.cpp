@@ -64,6 +64,52 @@ std::optional<QueueItem> Ledger::queue_item(const std::string& deployment,
   });
 }
 
+std::map<std::string, QueueItem> Ledger::queue_items(const std::string& deployment,
+                                                    const std::vector<std::string>& entries) {
+  return session_->run("queue_items", [&](pqxx::connection& conn) {
+    pqxx::nontransaction tx{conn};  // one statement
+    const auto rows = tx.exec_params("SELECT " + detail::queue_item_columns() +
+                                         " FROM queue_items WHERE deployment = $1"
+                                         " AND entry_name = ANY($2::text[])",
+                                     deployment, detail::text_array(entries));
+    std::map<std::string, QueueItem> items;
+    for (const auto& row : rows) {
+      QueueItem item = detail::read_queue_item(row);
+      std::string name = item.entry_name;
+      items.emplace(std::move(name), std::move(item));
+    }
+    return items;
+  });
+}
+
+std::vector<std::string> Ledger::supersede(const std::string& deployment,
+                                           const std::vector<std::string>& entries,
+                                           const std::string& reason) {
+  return session_->run("supersede", [&](pqxx::connection& conn) {
+    pqxx::nontransaction tx{conn};  // one statement: autocommit
+    // The queue items and their finished run rows (what mark() writes for one entry) together:
+    // a data-modifying WITH is atomic with the statement that reads it.
+    const auto rows = detail::autocommit_write([&] {
+      return tx.exec_params(
+          "WITH marked AS (UPDATE queue_items SET state = 'superseded', reason = $3,"
+          "   updated_at = now()"
+          " WHERE deployment = $1 AND entry_name = ANY($2::text[]) AND state = 'queued'"
+          "   AND trigger = 'webhook'"
+          " RETURNING entry_name, hook_id, delivery_id, trigger, sha, ref)"
+          " INSERT INTO runs (deployment, entry_name, hook_id, delivery_id, trigger, sha, ref,"
+          " started_at, finished_at, outcome, error)"
+          " SELECT $1, entry_name, hook_id, delivery_id, trigger, sha, ref, now(), now(),"
+          " 'superseded', $3 FROM marked RETURNING entry_name",
+          deployment, detail::text_array(entries), reason);
+    });
+    tx.commit();
+    std::vector<std::string> names;
+    names.reserve(rows.size());
+    for (const auto& row : rows) names.push_back(row[0].as<std::string>());
+    return names;
+  });
+}
+
 void Ledger::mark(const std::string& deployment, const std::string& entry, QueueState state,
                   const std::string& reason, const std::string& sha, const std::string& ref) {
   if (state != QueueState::superseded && state != QueueState::stale &&

@@ -9,6 +9,7 @@
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
+#include <vector>
 
 #include "common/ledger/types.hpp"
 
@@ -32,6 +33,10 @@ inline const char* hook_of(const std::optional<DeliveryKey>& key) {
 inline const char* delivery_of(const std::optional<DeliveryKey>& key) {
   return key ? key->delivery_id.c_str() : nullptr;
 }
+
+/// A PostgreSQL text[] literal of `values` ('{"a","b"}'), each element quoted and escaped: a list
+/// of names goes in as one parameter ($2::text[]) instead of one statement per name.
+std::string text_array(const std::vector<std::string>& values);
 
 std::optional<std::string> optional_text(const pqxx::field& field);
 std::optional<Time> optional_time(const pqxx::field& micros);

@@ -45,6 +45,66 @@ TEST_CASE("five queued pushes are coalesced into one deploy of the newest", "[de
   CHECK(log.find("superseded by the newer push " + entries[4]) != std::string::npos);
 }
 
+TEST_CASE("a backlog of pushes is superseded in one batch around an operator's replay",
+          "[deployer]") {
+  Harness h;
+  auto old = h.origin.commit({{"file.txt", "old\n"}}, "old");
+  auto newest = h.origin.commit({{"file.txt", "new\n"}}, "new");
+  h.clone();
+  record_runs(h);
+  std::vector<std::string> before, after;
+  for (int i = 0; i < 60; ++i) before.push_back(h.webhook_push(old));
+  auto replay = h.operator_replay(old);
+  for (int i = 0; i < 60; ++i) after.push_back(h.webhook_push(old));
+  auto last = h.webhook_push(newest);
+  auto deployer = h.start();
+  REQUIRE(h.wait_in("done", last));
+
+  // One batch: every webhook push but the newest, on both sides of the replay, in one log line.
+  CHECK(h.deployer_log().find("pushes superseded deployment=app count=120 first=" + before[0] +
+                              " by=" + last) != std::string::npos);
+  for (const auto* list : {&before, &after}) {
+    for (const auto& entry : *list) {
+      INFO(entry);
+      CHECK(h.state_of(entry) == "superseded");
+      CHECK(h.in("done", entry));
+      CHECK(test::read_file(h.dir("logs") / (entry + ".log"))
+                .find("superseded by the newer push " + last) != std::string::npos);
+    }
+  }
+  // The replay is deployed in its turn, then the newest push; nothing else ran.
+  CHECK(h.out_lines("runs") == Lines{old, newest});
+  CHECK(h.state_of(replay) == "succeeded");
+  CHECK(h.state_of(last) == "succeeded");
+  // Each superseded entry has its finished run row, as the one-by-one path writes.
+  const auto history = h.ledger().history("app", 200);
+  std::size_t superseded_runs = 0;
+  for (const auto& run : history.recent) {
+    if (run.outcome == ledger::RunOutcome::superseded) ++superseded_runs;
+  }
+  CHECK(superseded_runs == 120);
+  CHECK(std::filesystem::is_empty(h.dir("queue")));
+  CHECK(std::filesystem::is_empty(h.dir("active")));
+}
+
+TEST_CASE("an entry left in active/ after it was recorded superseded is not deployed",
+          "[deployer]") {
+  Harness h;
+  auto a = h.origin.commit({{"file.txt", "a\n"}});
+  h.clone();
+  record_runs(h);
+  // What a crash between the ledger statement and the move to done/ leaves (coalesce.hpp).
+  auto entry = h.webhook_push(a);
+  REQUIRE(h.ledger().supersede("app", {entry}, "superseded by the newer push x") ==
+          std::vector<std::string>{entry});
+  std::filesystem::rename(h.dir("queue") / entry, h.dir("active") / entry);
+  auto deployer = h.start();
+  REQUIRE(h.wait_in("done", entry));
+  CHECK(h.wait_log("finishing the move of an entry left in active/ after its decision"));
+  CHECK(h.out_lines("runs").empty());
+  CHECK(h.state_of(entry) == "superseded");
+}
+
 TEST_CASE("with coalesce off every queued push is deployed in order", "[deployer]") {
   Harness h;
   std::vector<std::string> shas;

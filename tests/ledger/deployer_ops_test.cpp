@@ -1,5 +1,6 @@
 // The deployer's operations: claim's triggers, runs and steps, finish_run and the queue state,
 // mark for skipped entries, and the last deployed sha.
+#include <algorithm>
 #include <latch>
 #include <pqxx/pqxx>
 #include <thread>
@@ -222,4 +223,38 @@ TEST_CASE("misuse is ledger::Error not Unavailable and the connection stays usab
                     Catch::Contains("record_step"));
   CHECK(ledger.connected());
   CHECK_NOTHROW(ledger.claim("site", "e.json", sha('a'), main_ref));
+}
+
+TEST_CASE("supersede marks only queued webhook pushes, in one statement with their run rows") {
+  ledger_test::MigratedDatabase db;
+  ledger::Ledger ledger{db.url()};
+  ledger.record_routed("site", "1.json", ledger::DeliveryKey{"h", "d1"}, sha('a'), main_ref);
+  ledger.record_routed("site", "2.json", ledger::DeliveryKey{"h", "d2"}, sha('b'), main_ref);
+  ledger.record_routed("site", "3.json", ledger::DeliveryKey{"h", "d3"}, sha('c'), main_ref);
+  ledger.claim("site", "3.json", sha('c'), main_ref);            // running: left alone
+  ledger.claim("site", "op.json", sha('d'), main_ref);           // an operator's: left alone
+  ledger.record_routed("other", "1.json", key, sha('a'), main_ref);  // another deployment
+
+  // Names with the characters an array literal must escape reach the query intact.
+  const std::vector<std::string> asked{"1.json", "2.json", "3.json", "op.json", "x\"y\\z,{}"};
+  const auto items = ledger.queue_items("site", asked);
+  CHECK(items.size() == 4);
+  CHECK(items.at("2.json").state == QueueState::queued);
+  CHECK(items.at("3.json").state == QueueState::running);
+
+  auto marked = ledger.supersede("site", asked, "superseded by the newer push 9.json");
+  std::sort(marked.begin(), marked.end());
+  CHECK(marked == std::vector<std::string>{"1.json", "2.json"});
+  const auto one = ledger.queue_item("site", "1.json");
+  CHECK(one->state == QueueState::superseded);
+  CHECK(one->reason == "superseded by the newer push 9.json");
+  CHECK(ledger.queue_item("site", "3.json")->state == QueueState::running);
+  CHECK(ledger.queue_item("site", "op.json")->state == QueueState::running);
+  CHECK(ledger.queue_item("other", "1.json")->state == QueueState::queued);
+  CHECK(count_rows(db.url(),
+                   "SELECT count(*) FROM runs WHERE outcome = 'superseded' AND deployment = 'site'"
+                   " AND delivery_id IN ('d1', 'd2') AND error LIKE 'superseded by%'") == 2);
+  // Repeated (a re-run after a crash): nothing is queued any more, nothing changes.
+  CHECK(ledger.supersede("site", asked, "again").empty());
+  CHECK(count_rows(db.url(), "SELECT count(*) FROM runs WHERE outcome = 'superseded'") == 2);
 }

@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "queue-layout/fs.hpp"
-#include "router/group_commit.hpp"
+#include "queue-layout/group_commit.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -27,7 +27,7 @@ struct Folders {
 
   // Links the first two entries into a, the second into b too, the third nowhere (an ignored
   // event); marks all three for removal; commits.
-  std::error_code route(router::GroupCommit& commit) {
+  std::error_code route(queue_layout::GroupCommit& commit) {
     if (auto ec = commit.link(a, names[0])) return ec;
     commit.remove_later(names[0]);
     if (auto ec = commit.link(a, names[1])) return ec;
@@ -43,7 +43,7 @@ struct Folders {
 TEST_CASE("group commit fsyncs the queues before the first removal from the inbox") {
   Folders f;
   queue_layout::FaultInjectingFs recording;
-  router::GroupCommit commit(f.inbox, recording);
+  queue_layout::GroupCommit commit(f.inbox, recording);
   REQUIRE_FALSE(f.route(commit));
   CHECK(commit.pending() == 0);
 
@@ -66,7 +66,7 @@ TEST_CASE("a re-run after a crash finds its own links and finishes") {
   Folders f;
   // A first run linked the entry and died before removing it from the inbox.
   fs::create_hard_link(f.inbox / f.names[0], f.a / f.names[0]);
-  router::GroupCommit commit(f.inbox);
+  queue_layout::GroupCommit commit(f.inbox);
   CHECK_FALSE(commit.link(f.a, f.names[0]));
   // A different file of the same name in the queue is never taken for ours.
   test::write_file(f.b / f.names[0], "another entry");
@@ -84,7 +84,7 @@ TEST_CASE("a failure at any call of a group commit never loses an entry") {
       Folders f;
       queue_layout::FaultInjectingFs faulty;
       faulty.fail_call(nth, error);
-      router::GroupCommit commit(f.inbox, faulty);
+      queue_layout::GroupCommit commit(f.inbox, faulty);
       const auto ec = f.route(commit);
       if (faulty.injected() == 0) {
         REQUIRE_FALSE(ec);  // past the last call: the whole protocol ran
@@ -105,7 +105,7 @@ TEST_CASE("a failure at any call of a group commit never loses an entry") {
         CHECK(faulty.calls(FsOp::fsync) >= 2);
       }
       // Running the batch again with a healthy file system completes it.
-      router::GroupCommit again(f.inbox);
+      queue_layout::GroupCommit again(f.inbox);
       for (const auto& n : f.names) {
         if (!fs::exists(f.inbox / n)) continue;
         if (n != f.names[2]) REQUIRE_FALSE(again.link(f.a, n));
@@ -124,7 +124,7 @@ TEST_CASE("a folder an earlier run linked into is fsynced before the inbox copy 
   Folders f;
   fs::create_hard_link(f.inbox / f.names[0], f.a / f.names[0]);  // left by a killed router
   queue_layout::FaultInjectingFs recording;
-  router::GroupCommit commit(f.inbox, recording);
+  queue_layout::GroupCommit commit(f.inbox, recording);
   REQUIRE_FALSE(commit.sync_later(f.a));
   commit.remove_later(f.names[0]);
   REQUIRE_FALSE(commit.commit());

@@ -1,4 +1,4 @@
-// group_commit.hpp: one set of fsyncs for a batch of routed entries instead of two per entry.
+// group_commit.hpp: one set of fsyncs for a batch of moved entries instead of two per entry.
 //
 // Routing an entry ends with "link into each target queue, make the links durable, remove the
 // entry from the inbox, make the removal durable". Done per entry that is two folder fsyncs
@@ -14,7 +14,9 @@
 // existing link to the same file counts as done). On a failed commit nothing more is unlinked;
 // the entries stay in the inbox and are handled again.
 //
-// File-system calls go through queue_layout's seam (real_fs() by default).
+// The router moves inbox/ -> queues/ this way; the deployer moves superseded pushes
+// queues/<d>/ -> done/<d>/ (the "inbox" below is then the queue). File-system calls go through the
+// seam (real_fs() by default).
 #pragma once
 
 #include <filesystem>
@@ -26,12 +28,12 @@
 #include "queue-layout/dir.hpp"
 #include "queue-layout/fs.hpp"
 
-namespace router {
+namespace queue_layout {
 
 class GroupCommit {
  public:
   explicit GroupCommit(std::filesystem::path inbox,
-                       queue_layout::FileSystem& fs = queue_layout::real_fs());
+                       FileSystem& fs = real_fs());
 
   /// Hard-links inbox/name into `queue_dir` under the same name, not yet durable. A name already
   /// there that is the same file counts as linked (a re-run); a different file gives
@@ -60,10 +62,10 @@ class GroupCommit {
   void reset();
 
   std::filesystem::path inbox_;
-  queue_layout::FileSystem& fs_;
-  queue_layout::UniqueFd inbox_fd_;
-  std::map<std::filesystem::path, queue_layout::UniqueFd> queues_;  // linked into, to fsync
+  FileSystem& fs_;
+  UniqueFd inbox_fd_;
+  std::map<std::filesystem::path, UniqueFd> queues_;  // linked into, to fsync
   std::vector<std::string> removals_;
 };
 
-}  // namespace router
+}  // namespace queue_layout

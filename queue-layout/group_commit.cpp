@@ -1,18 +1,18 @@
 // group_commit.cpp: see group_commit.hpp.
-#include "router/group_commit.hpp"
+#include "queue-layout/group_commit.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 
-namespace router {
+namespace queue_layout {
 
-GroupCommit::GroupCommit(std::filesystem::path inbox, queue_layout::FileSystem& fs)
-    : inbox_(std::move(inbox)), fs_(fs) {}
+GroupCommit::GroupCommit(std::filesystem::path source, FileSystem& fs)
+    : inbox_(std::move(source)), fs_(fs) {}
 
 std::error_code GroupCommit::inbox_fd(int& fd) {
   // Opened once per batch, not kept across batches: a folder replaced meanwhile is picked up.
   if (!inbox_fd_) {
-    if (const auto ec = queue_layout::open_dir(inbox_, inbox_fd_, fs_)) return ec;
+    if (const auto ec = open_dir(inbox_, inbox_fd_, fs_)) return ec;
   }
   fd = inbox_fd_.get();
   return {};
@@ -21,8 +21,8 @@ std::error_code GroupCommit::inbox_fd(int& fd) {
 std::error_code GroupCommit::folder_fd(const std::filesystem::path& dir, int& fd) {
   auto it = queues_.find(dir);
   if (it == queues_.end()) {
-    queue_layout::UniqueFd opened;
-    if (const auto ec = queue_layout::open_dir(dir, opened, fs_)) return ec;
+    UniqueFd opened;
+    if (const auto ec = open_dir(dir, opened, fs_)) return ec;
     it = queues_.emplace(dir, std::move(opened)).first;
   }
   fd = it->second.get();
@@ -82,4 +82,4 @@ void GroupCommit::reset() {
   inbox_fd_.reset();
 }
 
-}  // namespace router
+}  // namespace queue_layout
