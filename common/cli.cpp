@@ -67,7 +67,7 @@ int run_main(std::string_view program, int argc, char** argv,
       // --help and --version are "errors" with exit code 0: print them normally.
       if (e.get_exit_code() == 0) return app.exit(e);
       print_error(program, std::string(e.what()) + " (see --help)");
-      return 1;
+      return kUsageError;
     }
     return body();
   } catch (const std::exception& e) {

@@ -20,9 +20,10 @@
 //
 // run_main names the program in log lines, builds the CLI::App (with fallthrough, so options of
 // the root app such as --config are accepted after a subcommand too), parses the command line
-// and runs the body. --help and --version print to stdout and return 0. Every failure (a usage
-// error, a ConfigError, any exception escaping the body) prints exactly one line on stderr,
-// "<program>: error: <message>", with control characters escaped, and returns 1.
+// and runs the body. --help and --version print to stdout and return 0. Every failure prints
+// exactly one line on stderr, "<program>: error: <message>", with control characters escaped,
+// and returns kUsageError (2) for a wrong command line, 1 for anything else (a ConfigError, any
+// exception escaping the body): the convention deployctl follows too.
 #pragma once
 
 #include <functional>
@@ -52,6 +53,9 @@ Config load_config_for(const StandardOptions& options);
 /// and neither config.allow_root nor the environment variable DEPLOY_ALLOW_ROOT=1 allows it,
 /// throws std::runtime_error saying so.
 void refuse_root_unless_allowed(const Config& config);
+
+/// The exit status of a command line the program cannot parse.
+inline constexpr int kUsageError = 2;
 
 /// See the file comment. `setup` declares options; `body` runs after a successful parse and
 /// returns the exit status.

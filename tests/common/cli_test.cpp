@@ -46,13 +46,13 @@ TEST_CASE("cli: --version and --help succeed without running the body") {
   CHECK_FALSE(ran);
 }
 
-TEST_CASE("cli: usage errors print one line and return 1") {
+TEST_CASE("cli: usage errors print one line and return 2") {
   common::StandardOptions options;
   int status = -1;
   const auto text = capture_stderr([&] {
     status = run({"tool", "--bogus"}, options, [] { return 0; });
   });
-  CHECK(status == 1);
+  CHECK(status == 2);
   CHECK(text.starts_with("tool: error: "));
   CHECK(text.find("--bogus") != std::string::npos);
   CHECK(text.find('\n') == text.size() - 1);

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "tests/deployctl/helpers.hpp"
+#include "tests/support/child.hpp"
 
 using deployctl_test::count_lines;
 using deployctl_test::deployctl;
@@ -108,4 +109,17 @@ TEST_CASE("check-config of a broken file names the file and the key and exits 1"
   CHECK(result.out.empty());
   CHECK(count_lines(result.err) == 1);
   CHECK_THAT(result.err, Catch::Contains(site.config.string() + ": deployments.site.branch: "));
+}
+
+TEST_CASE("receiver router and deployer exit 2 on a command line they cannot parse, like deployctl") {
+  for (const std::string program : {"receiver", "router", "deployer"}) {
+    INFO(program);
+    std::vector<std::string> argv{test::bin(program).string(), "--no-such-option"};
+    if (program == "deployer") argv.insert(argv.end(), {"--deployment", "site"});
+    const auto result = test::run(argv);
+    CHECK(result.status == 2);
+    CHECK_THAT(result.output, Catch::StartsWith(program + ": error: "));
+    CHECK_THAT(result.output, Catch::Contains("--no-such-option"));
+    CHECK(count_lines(result.output) == 1);
+  }
 }
