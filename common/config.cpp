@@ -5,17 +5,13 @@
 // the same values; docs/configuration.md documents them.
 #include "common/config.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
-
 #include <set>
 
 #include "common/cidr.hpp"
 #include "common/config_reader.hpp"
 #include "common/json_parse.hpp"
+#include "common/small_file.hpp"
 #include "common/validate.hpp"
 
 namespace common {
@@ -305,27 +301,9 @@ Config parse_config(std::string_view text, const std::filesystem::path& file) {
 }
 
 Config load_config(const std::filesystem::path& file) {
-  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw ConfigError(file, "", std::string("cannot open: ") + std::strerror(errno));
-  std::string text;
-  char buffer[65536];
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int error = errno;
-      ::close(fd);
-      throw ConfigError(file, "", std::string("cannot read: ") + std::strerror(error));
-    }
-    if (n == 0) break;
-    text.append(buffer, static_cast<std::size_t>(n));
-    if (text.size() > max_config_bytes) {
-      ::close(fd);
-      throw ConfigError(file, "", "is larger than 1 MiB");
-    }
-  }
-  ::close(fd);
-  return parse_config(text, file);
+  auto text = read_small_file(file, max_config_bytes, "1 MiB");
+  if (!text.ok()) throw ConfigError(file, "", text.error().message);
+  return parse_config(*text, file);
 }
 
 }  // namespace common

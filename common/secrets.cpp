@@ -1,12 +1,9 @@
 // secrets.cpp: environment variables and secret files, trimmed, never echoed.
 #include "common/secrets.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
+
+#include "common/small_file.hpp"
 
 namespace common {
 namespace {
@@ -14,29 +11,11 @@ namespace {
 constexpr std::size_t max_secret_bytes = 64 * 1024;
 
 std::string read_file(const std::filesystem::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    throw SecretError("cannot read secret file " + path.string() + ": " + std::strerror(errno));
+  auto text = read_small_file(path, max_secret_bytes, "64 KiB");
+  if (!text.ok()) {
+    throw SecretError("secret file " + path.string() + ": " + text.error().message);
   }
-  std::string text;
-  char buffer[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int error = errno;
-      ::close(fd);
-      throw SecretError("cannot read secret file " + path.string() + ": " + std::strerror(error));
-    }
-    if (n == 0) break;
-    text.append(buffer, static_cast<std::size_t>(n));
-    if (text.size() > max_secret_bytes) {
-      ::close(fd);
-      throw SecretError("secret file " + path.string() + " is larger than 64 KiB");
-    }
-  }
-  ::close(fd);
-  return text;
+  return std::move(text.value());
 }
 
 std::string not_set(const SecretSource& source) {

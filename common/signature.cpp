@@ -10,6 +10,8 @@
 #include <optional>
 #include <stdexcept>
 
+#include "common/validate.hpp"
+
 namespace common {
 namespace {
 
@@ -30,13 +32,6 @@ Digest hmac_sha256(std::string_view secret, std::string_view body) {
     throw std::runtime_error("HMAC-SHA256 failed in OpenSSL");
   }
   return out;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 std::optional<Digest> decode(std::string_view header) {

@@ -140,6 +140,13 @@ Result<void> check_ref(std::string_view s) {
   return {};
 }
 
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 Result<void> check_sha(std::string_view s) {
   if (s.size() != 40 && s.size() != 64) return fail("must be 40 or 64 hexadecimal digits");
   if (!all_of(s, is_lower_hex)) return fail("must contain only lowercase hexadecimal digits");

@@ -57,6 +57,9 @@ bool valid_branch(std::string_view s);
 Result<void> check_ref(std::string_view s);
 bool valid_ref(std::string_view s);
 
+/// The value of one hexadecimal digit (either case), -1 for any other character.
+int hex_value(char c);
+
 /// A commit id: 40 (SHA-1) or 64 (SHA-256) lowercase hexadecimal digits.
 Result<void> check_sha(std::string_view s);
 bool valid_sha(std::string_view s);

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/entry.hpp"
+#include "common/validate.hpp"
 
 namespace receiver {
 
@@ -20,13 +21,6 @@ std::string lower_trimmed(std::string_view s) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
   return out;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 // Counts nesting while nlohmann's (iterative) parser streams events; building no document.
@@ -100,8 +94,8 @@ common::Result<std::string> url_decode(std::string_view text) {
       out.push_back(' ');
     } else if (c == '%') {
       bool complete = i + 2 < text.size();
-      int high = complete ? hex_value(text[i + 1]) : -1;
-      int low = complete ? hex_value(text[i + 2]) : -1;
+      int high = complete ? common::hex_value(text[i + 1]) : -1;
+      int low = complete ? common::hex_value(text[i + 2]) : -1;
       if (high < 0 || low < 0) {
         return common::Error{"malformed percent-escape at byte " + std::to_string(i)};
       }

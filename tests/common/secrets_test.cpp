@@ -89,7 +89,7 @@ TEST_CASE("secrets: an unreadable file is an error naming the file") {
   test::TempDir dir;
   const auto missing = dir / "missing";
   const auto message = message_of([&] { common::read_secret(SecretSource::from_file(missing)); });
-  CHECK(message == "cannot read secret file " + missing.string() + ": No such file or directory");
+  CHECK(message == "secret file " + missing.string() + ": cannot open: No such file or directory");
   const auto config =
       config_with({SecretSource::from_file(missing)}, SecretSource::from_file(missing),
                   SecretSource::from_file(missing));
