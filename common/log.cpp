@@ -167,7 +167,7 @@ std::string escape_text(std::string_view text) {
 
 std::string format_line(std::chrono::system_clock::time_point time, Level level,
                         std::string_view program, std::string_view message,
-                        std::initializer_list<Field> fields) {
+                        std::span<const Field> fields) {
   std::string line = utc_timestamp_ms(time);
   line += ' ';
   line += to_string(level);
@@ -185,7 +185,7 @@ std::string format_line(std::chrono::system_clock::time_point time, Level level,
   return line;
 }
 
-void write(Level level, std::string_view message, std::initializer_list<Field> fields) {
+void write(Level level, std::string_view message, std::span<const Field> fields) {
   if (!enabled(level)) return;
   try {
     std::string program;

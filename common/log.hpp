@@ -19,6 +19,7 @@
 #include <concepts>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -55,7 +56,13 @@ std::string_view to_string(Level level);
 /// The exact line (with its trailing newline) that write() would emit; pure, for tests.
 std::string format_line(std::chrono::system_clock::time_point time, Level level,
                         std::string_view program, std::string_view message,
-                        std::initializer_list<Field> fields);
+                        std::span<const Field> fields);
+inline std::string format_line(std::chrono::system_clock::time_point time, Level level,
+                               std::string_view program, std::string_view message,
+                               std::initializer_list<Field> fields) {
+  return format_line(time, level, program, message,
+                     std::span<const Field>(fields.begin(), fields.size()));
+}
 
 /// A value as it appears after "key=": bare, or quoted and escaped.
 std::string format_value(std::string_view value);
@@ -64,7 +71,10 @@ std::string format_value(std::string_view value);
 std::string escape_text(std::string_view text);
 
 /// Emits one line if `level` is enabled.
-void write(Level level, std::string_view message, std::initializer_list<Field> fields = {});
+void write(Level level, std::string_view message, std::span<const Field> fields);
+inline void write(Level level, std::string_view message, std::initializer_list<Field> fields = {}) {
+  write(level, message, std::span<const Field>(fields.begin(), fields.size()));
+}
 
 inline void debug(std::string_view message, std::initializer_list<Field> fields = {}) {
   write(Level::debug, message, fields);

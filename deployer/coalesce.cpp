@@ -59,9 +59,17 @@ boost::asio::awaitable<std::vector<std::string>> supersede_waiting(
     return context.ledger.supersede(context.deployment.name, pushes, reason);
   });
   for (const auto& name : marked) {
-    RunLog log(context.logs / (name + ".log"));
-    log.note("superseded: " + reason + "; not deployed");
-    log.finish();
+    // Evidence only (the ledger holds the decision): a log that cannot be written, on a full
+    // disk, is skipped rather than holding up the batch.
+    try {
+      RunLog log(context.logs / (name + ".log"));
+      log.note("superseded: " + reason + "; not deployed");
+      log.finish();
+    } catch (const std::exception& e) {
+      common::log::warn(
+          "cannot write the run log of a superseded entry",
+          {{"deployment", context.deployment.name}, {"entry", name}, {"error", e.what()}});
+    }
   }
   co_await move_batch(context, context.active, context.done, marked);
   common::log::info("pushes superseded", {{"deployment", context.deployment.name},

@@ -7,7 +7,9 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <optional>
+#include <system_error>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -92,30 +94,59 @@ boost::asio::awaitable<std::vector<std::string>> checkout_and_list_changes(
 
 // Writes the changed paths, one per line. Not fsynced: like the run log it is evidence, and a
 // re-run after a crash writes it again.
-void write_changed(const std::filesystem::path& file, const std::vector<std::string>& paths) {
+std::error_code write_changed(const std::filesystem::path& file,
+                              const std::vector<std::string>& paths) {
   std::string text;
   for (const auto& p : paths) text += p + "\n";
   int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
-  if (fd < 0) {
-    throw DeployFailure("changed files",
-                        "cannot write " + file.string() + ": " + std::strerror(errno));
-  }
+  if (fd < 0) return {errno, std::generic_category()};
   std::string_view rest = text;
   while (!rest.empty()) {
     ssize_t n = ::write(fd, rest.data(), rest.size());
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      int error = errno;
+      const int error = n < 0 ? errno : EIO;
       ::close(fd);
-      throw DeployFailure("changed files",
-                          "cannot write " + file.string() + ": " + std::strerror(error));
+      return {error, std::generic_category()};
     }
     rest.remove_prefix(static_cast<std::size_t>(n));
   }
-  if (::close(fd) != 0) {
-    throw DeployFailure("changed files",
-                        "cannot write " + file.string() + ": " + std::strerror(errno));
-  }
+  if (::close(fd) != 0) return {errno, std::generic_category()};
+  return {};
+}
+
+// A full disk (ENOSPC, EDQUOT) or an I/O error while writing a run's own files (its run log, its
+// .changed list) is a condition of the machine, not of the entry: the run waits for space with
+// its entry in active/ (retry_while_passing) instead of failing it or, for the run log, throwing
+// out of the deployer's loop into a crash loop. Other errors (a symbolic link planted at the
+// name: ELOOP) fail as before.
+boost::asio::awaitable<std::unique_ptr<RunLog>> open_run_log(Context& context,
+                                                             const std::filesystem::path& file) {
+  std::unique_ptr<RunLog> log;
+  auto open = [&]() -> std::error_code {
+    try {
+      log = std::make_unique<RunLog>(file);
+      return {};
+    } catch (const std::system_error& e) {
+      if (!transient_disk_error(e.code())) throw;
+      return e.code();
+    }
+  };
+  std::vector<common::log::Field> fields{{"file", file.string()}};
+  co_await retry_while_passing(context, "cannot create the run log, retrying", std::move(fields),
+                               open, transient_disk_error);
+  co_return log;
+}
+
+boost::asio::awaitable<void> write_changed_waiting(Context& context,
+                                                   const std::filesystem::path& file,
+                                                   const std::vector<std::string>& paths) {
+  std::vector<common::log::Field> fields{{"file", file.string()}};
+  auto ec = co_await retry_while_passing(
+      context, "cannot write the changed-files list, retrying", std::move(fields),
+      [&] { return write_changed(file, paths); }, transient_disk_error);
+  if (ec)
+    throw DeployFailure("changed files", "cannot write " + file.string() + ": " + ec.message());
 }
 
 // Records an entry that is not deployed (superseded, stale) and moves it to done/.
@@ -163,7 +194,8 @@ boost::asio::awaitable<void> deploy_entry(Context& context, const std::string& n
                                     {"ref", push.ref},
                                     {"trigger", ledger::to_string(trigger)}});
 
-  RunLog log(context.logs / (name + ".log"));
+  const auto run_log = co_await open_run_log(context, context.logs / (name + ".log"));
+  RunLog& log = *run_log;
   log.note("run started: " + push.ref + " at " + push.after + ", trigger " +
            std::string(ledger::to_string(trigger)) +
            (delivery_id.empty() ? std::string() : ", delivery " + delivery_id));
@@ -216,7 +248,7 @@ boost::asio::awaitable<void> deploy_entry(Context& context, const std::string& n
                      "Deploying " + short_sha(push.after) + " to " + deployment.name, name);
       auto changed = co_await checkout_and_list_changes(git, previous.value_or(""), push.after);
       const auto changed_file = context.logs / (name + ".changed");
-      write_changed(changed_file, changed);
+      co_await write_changed_waiting(context, changed_file, changed);
       log.note(std::to_string(changed.size()) + " changed path(s) since " +
                (previous ? short_sha(*previous) : std::string("the beginning")) + ", listed in " +
                changed_file.string());

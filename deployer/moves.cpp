@@ -1,6 +1,7 @@
 // moves.cpp: see moves.hpp.
 #include "deployer/moves.hpp"
 
+#include <cerrno>
 #include <stdexcept>
 
 #include "queue-layout/move.hpp"
@@ -20,63 +21,40 @@ bool same_bytes(const std::filesystem::path& a_dir, const std::filesystem::path&
 
 }  // namespace
 
+bool transient_disk_error(const std::error_code& ec) {
+  return ec == std::errc::no_space_on_device || ec == std::errc::io_error ||
+         (ec.category() == std::generic_category() && ec.value() == EDQUOT);
+}
+
 boost::asio::awaitable<void> move_durably(Context& context, const std::filesystem::path& from,
                                           const std::filesystem::path& to,
                                           const std::string& name) {
-  auto backoff = std::chrono::milliseconds(250);
-  bool logged = false;
-  for (;;) {
+  auto move = [&]() -> std::error_code {
     std::error_code ec = queue_layout::move_entry(from, to, name);
-    if (!ec) {
-      if (logged) {
-        common::log::info("entry moved after retrying",
-                          {{"deployment", context.deployment.name}, {"entry", name}});
-      }
-      co_return;
+    if (ec != std::errc::file_exists) return ec;
+    if (!same_bytes(from, to, name, context.max_entry_bytes())) {
+      throw std::runtime_error("cannot move " + (from / name).string() + " to " + to.string() +
+                               ": a different file of that name is already there");
     }
-    if (ec == std::errc::file_exists) {
-      if (same_bytes(from, to, name, context.max_entry_bytes())) {
-        // The same entry is already durable in `to`: drop the duplicate left in `from`.
-        ec = queue_layout::remove_entry(from, name);
-        if (!ec) co_return;
-      } else {
-        throw std::runtime_error("cannot move " + (from / name).string() + " to " + to.string() +
-                                 ": a different file of that name is already there");
-      }
-    }
-    if (!logged) {
-      logged = true;
-      common::log::error("cannot move entry, retrying", {{"deployment", context.deployment.name},
-                                                         {"entry", name},
-                                                         {"from", from.string()},
-                                                         {"to", to.string()},
-                                                         {"error", ec.message()}});
-    }
-    if (context.stop.requested()) throw Stopped();
-    co_await pause(context.stop, backoff);
-    backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(30));
-  }
+    // The same entry is already durable in `to`: drop the duplicate left in `from`.
+    return queue_layout::remove_entry(from, name);
+  };
+  // Every error is worth waiting out: giving up would leave the entry in `from`, and the next
+  // start would take it again.
+  // (The fields are built before the co_await: g++ 12 rejects a braced list inside one.)
+  std::vector<common::log::Field> fields{
+      {"entry", name}, {"from", from.string()}, {"to", to.string()}};
+  co_await retry_while_passing(context, "cannot move entry, retrying", std::move(fields), move,
+                               [](const std::error_code&) { return true; });
 }
 
 boost::asio::awaitable<void> publish_failure_durably(Context& context,
                                                      const FailureReport& report) {
-  auto backoff = std::chrono::milliseconds(250);
-  bool logged = false;
-  for (;;) {
-    std::error_code ec = publish_failure(context.failed, report);
-    if (!ec) co_return;
-    if (!logged) {
-      logged = true;
-      common::log::error("cannot publish error report, retrying",
-                         {{"deployment", context.deployment.name},
-                          {"entry", report.entry},
-                          {"dir", context.failed.string()},
-                          {"error", ec.message()}});
-    }
-    if (context.stop.requested()) throw Stopped();
-    co_await pause(context.stop, backoff);
-    backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(30));
-  }
+  std::vector<common::log::Field> fields{{"entry", report.entry}, {"dir", context.failed.string()}};
+  co_await retry_while_passing(
+      context, "cannot publish error report, retrying", std::move(fields),
+      [&] { return publish_failure(context.failed, report); },
+      [](const std::error_code&) { return true; });
 }
 
 }  // namespace deployer

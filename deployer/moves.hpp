@@ -11,14 +11,58 @@
 // std::runtime_error naming both paths: an operator must look.
 #pragma once
 
+#include <algorithm>
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <filesystem>
 #include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "common/log.hpp"
 
 #include "deployer/context.hpp"
 #include "deployer/failure_report.hpp"
 
 namespace deployer {
+
+/// Calls `attempt()` (returning a std::error_code) until it returns 0 or an error `passing(ec)`
+/// does not call passing, waiting with capped back-off (0.25 s doubling to 30 s) in between: the
+/// entry stays where it is meanwhile, so a full disk or an I/O error costs time, never the entry.
+/// Logs `message` (an error line, with `fields` and the error) once when the waiting starts and
+/// "<message>: done after waiting" once it succeeds. Returns 0, or the first error that is not
+/// passing. Throws Stopped when stop is requested while waiting.
+template <typename Attempt, typename Passing>
+boost::asio::awaitable<std::error_code> retry_while_passing(Context& context,
+                                                            std::string_view message,
+                                                            std::vector<common::log::Field> fields,
+                                                            Attempt attempt, Passing passing) {
+  auto backoff = std::chrono::milliseconds(250);
+  bool waiting = false;
+  for (;;) {
+    const std::error_code ec = attempt();
+    if (!ec || !passing(ec)) {
+      if (!ec && waiting) {
+        common::log::info(std::string(message) + ": done after waiting",
+                          {{"deployment", context.deployment.name}});
+      }
+      co_return ec;
+    }
+    if (!waiting) {
+      waiting = true;
+      fields.insert(fields.begin(), {"deployment", context.deployment.name});
+      fields.emplace_back("error", ec.message());
+      common::log::write(common::log::Level::error, message, fields);
+    }
+    if (context.stop.requested()) throw Stopped();
+    co_await pause(context.stop, backoff);
+    backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(30));
+  }
+}
+
+/// A condition of the machine, not of the entry: worth waiting for (ENOSPC, EDQUOT, EIO).
+bool transient_disk_error(const std::error_code& ec);
 
 /// Moves `name` from `from` to `to` (see above). Throws Stopped if stop is requested while
 /// retrying (the entry is then in `from`, `to` or both, and the next start finishes the move).

@@ -1,7 +1,11 @@
 // pipeline.cpp: the real pipeline for the reliability tests (see pipeline.hpp).
 #include "tests/reliability/pipeline.hpp"
 
+#include <sys/mount.h>
 #include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <fstream>
@@ -59,7 +63,8 @@ std::string payload(const std::string& branch, const std::string& sha) {
 
 }  // namespace
 
-Pipeline::Pipeline(std::string database_url, int commits) : database_url_(std::move(database_url)) {
+Pipeline::Pipeline(std::string database_url, int commits, const std::string& state_tmpfs)
+    : database_url_(std::move(database_url)) {
   test::GitOrigin origin(root_ / "repo");
   for (const auto& d : kDeployments) {
     for (int i = 0; i < commits; ++i) {
@@ -99,14 +104,40 @@ Pipeline::Pipeline(std::string database_url, int commits) : database_url_(std::m
   config_ = root_ / "deployer.json";
   test::write_file(config_, config.dump(2));
   std::filesystem::create_directories(root_ / "logs");
-  for (const auto& p : programs()) start(p);
+  if (!state_tmpfs.empty()) {
+    // Before any program starts: each one creates its folders (ensure_layout) at startup, and
+    // they must all be on the tmpfs (entries move between them with link(2), never across
+    // filesystems).
+    std::filesystem::create_directories(state());
+    if (::mount("tmpfs", state().c_str(), "tmpfs", 0, state_tmpfs.c_str()) != 0) {
+      mount_error_ =
+          "mount -t tmpfs -o " + state_tmpfs + " " + state().string() + ": " + std::strerror(errno);
+      return;  // nothing started: the caller skips the test
+    }
+    state_mounted_ = true;
+  }
+  try {
+    for (const auto& p : programs()) start(p);
+  } catch (...) {
+    // A constructor that throws runs no destructor: stop what started and unmount here.
+    std::lock_guard lock(mutex_);
+    for (auto& [name, child] : children_) {
+      if (child) child->kill();
+    }
+    if (state_mounted_) ::umount2(state().c_str(), MNT_DETACH);
+    throw;
+  }
 }
 
 Pipeline::~Pipeline() {
-  std::lock_guard lock(mutex_);
-  for (auto& [name, child] : children_) {
-    if (child) child->kill();
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [name, child] : children_) {
+      if (child) child->kill();
+    }
   }
+  // After the programs are gone, before root_ is removed (removing a mount point fails).
+  if (state_mounted_) ::umount2(state().c_str(), MNT_DETACH);
 }
 
 std::vector<std::string> Pipeline::programs() const {
