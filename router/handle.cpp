@@ -1,6 +1,8 @@
 // handle.cpp: see handle.hpp.
 #include "router/handle.hpp"
 
+#include <algorithm>
+
 #include "common/log.hpp"
 #include "queue-layout/quarantine.hpp"
 #include "queue-layout/read.hpp"
@@ -175,15 +177,17 @@ void Handler::push(const std::string& name, const common::Entry& entry, const co
 }
 
 // Why this order gives exactly-once routing under kill -9 at any instant:
-//  1. record_routed (queue item "queued") for every target, before any link: when the deployer
-//     meets the entry in its queue the ledger already knows it as webhook-routed, and a re-run
-//     of this entry finds its own items. Idempotent (DO NOTHING on a re-run).
+//  1. record_routing: the queue item ("queued") of every target in one statement, before any
+//     link: when the deployer meets the entry in its queue the ledger already knows it as
+//     webhook-routed, and a re-run of this entry finds its own items. Idempotent (DO NOTHING
+//     on a re-run).
 //  2. link into queues/<deployment>/ (made durable by flush() before step 4), skipped when the
 //     deployer already has the entry: its item is past "queued", or the name is in the
 //     deployment's queues/, active/, done/ or failed/ folder. Without the skip, a router killed
 //     after linking but before step 4 would, once restarted, queue an entry the deployer had
 //     already taken or deployed a second time.
-//  3. record the delivery "routed" (an upsert keyed by the entry name).
+//  3. record the delivery "routed" (an upsert keyed by the entry name): only once the links
+//     are made, so while they cannot be (a full disk) the ledger does not call it routed.
 //  4. remove the entry from the inbox, strictly last: flush() fsyncs the queue folders first,
 //     then unlinks and fsyncs the inbox. Until then a crash leaves the entry in the inbox and
 //     the restarted router redoes steps 1-4, each of which is harmless to repeat; after it,
@@ -192,13 +196,9 @@ void Handler::push(const std::string& name, const common::Entry& entry, const co
 void Handler::route(const std::string& name, const common::Entry& entry, const common::Push& push,
                     const std::vector<std::string>& targets, const std::string& note) {
   const auto key = key_of(entry.meta);
-  std::vector<bool> fresh;
+  const auto created = ledger_.record_routing(targets, name, key, push.after, push.ref);
   for (const auto& deployment : targets) {
-    fresh.push_back(ledger_.record_routed(deployment, name, key, push.after, push.ref));
-  }
-  for (std::size_t i = 0; i < targets.size(); ++i) {
-    const auto& deployment = targets[i];
-    if (!fresh[i]) {
+    if (std::find(created.begin(), created.end(), deployment) == created.end()) {
       // The item existed: an earlier run of this router got this far, or the deployer claimed
       // the entry meanwhile. Past "queued", the deployer has taken it: never queue it again.
       const auto item = ledger_.queue_item(deployment, name);

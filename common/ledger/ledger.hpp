@@ -73,6 +73,13 @@ class Ledger {
                      const std::optional<DeliveryKey>& delivery, const std::string& sha,
                      const std::string& ref);
 
+  /// record_routed for each of `deployments`, in one statement (one round trip, atomic).
+  /// Returns the deployments whose item it created; an existing item is left as it is.
+  std::vector<std::string> record_routing(const std::vector<std::string>& deployments,
+                                          const std::string& entry,
+                                          const std::optional<DeliveryKey>& delivery,
+                                          const std::string& sha, const std::string& ref);
+
   // --- The deployer ----------------------------------------------------------------------------
 
   /// The deployer starts `entry`: sets its queue item to running and returns why it runs.

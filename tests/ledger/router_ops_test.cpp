@@ -1,5 +1,6 @@
 // The router's operations: delivery records, routed queue items, and delivery_states, the
 // redelivery rule of design.md (queued/running/succeeded -> duplicate; failed -> route again).
+#include <algorithm>
 #include <pqxx/pqxx>
 #include <thread>
 #include <vector>
@@ -71,6 +72,33 @@ TEST_CASE("record_routed inserts a queued webhook item once and never moves it b
   CHECK_FALSE(ledger.record_routed("site", "e.json", key, sha_a, main_ref));
   CHECK(ledger.queue_item("site", "e.json")->state == QueueState::running);
   CHECK_FALSE(ledger.queue_item("site", "other.json"));
+}
+
+TEST_CASE("record_routing inserts the items of every target in one statement, once") {
+  ledger_test::MigratedDatabase db;
+  ledger::Ledger ledger{db.url()};
+  const ledger::DeliveryKey key{"h", "d"};
+
+  auto created = ledger.record_routing({"prod", "staging"}, "e.json", key, sha_a, main_ref);
+  std::sort(created.begin(), created.end());
+  CHECK(created == std::vector<std::string>{"prod", "staging"});
+  for (const char* deployment : {"prod", "staging"}) {
+    const auto item = ledger.queue_item(deployment, "e.json");
+    REQUIRE(item);
+    CHECK(item->state == QueueState::queued);
+    CHECK(item->trigger == ledger::Trigger::webhook);
+    CHECK(item->delivery == key);
+    CHECK(item->sha == sha_a);
+  }
+  // A re-run after a crash, the deployer having claimed prod meanwhile: nothing is created and
+  // nothing moves back.
+  ledger.claim("prod", "e.json", sha_a, main_ref);
+  CHECK(ledger.record_routing({"prod", "staging"}, "e.json", key, sha_a, main_ref).empty());
+  CHECK(ledger.queue_item("prod", "e.json")->state == QueueState::running);
+  // Without a delivery id (a hand-written entry).
+  CHECK(ledger.record_routing({"prod"}, "x.json", std::nullopt, sha_a, main_ref) ==
+        std::vector<std::string>{"prod"});
+  CHECK_FALSE(ledger.queue_item("prod", "x.json")->delivery);
 }
 
 TEST_CASE(
