@@ -55,6 +55,10 @@ class GroupCommit {
   /// happens, the batch is forgotten afterwards (on error its entries are handled again).
   std::error_code commit();
 
+  /// Forgets the batch without committing it: its links stay as they are (not made durable),
+  /// its entries stay in the inbox and are handled again.
+  void abandon() { reset(); }
+
  private:
   std::error_code inbox_fd(int& fd);
   /// The descriptor of `dir` among the folders to fsync (opened on first use).

@@ -50,6 +50,22 @@ std::optional<ledger::DeliveryKey> key_of(const common::EntryMeta& meta) {
   return ledger::DeliveryKey{meta.hook_id.value_or(""), *meta.id};
 }
 
+std::optional<ledger::DeliveryRecord> decision_row(const std::string& name,
+                                                   const common::EntryMeta& meta,
+                                                   ledger::Decision decision,
+                                                   const std::string& reason) {
+  const auto key = key_of(meta);
+  if (!key) return std::nullopt;  // the ledger keys decisions by delivery id; the log has it
+  ledger::DeliveryRecord row;
+  row.key = *key;
+  row.entry_name = name;
+  row.event = meta.event;
+  row.decision = decision;
+  row.reason = printable(reason);
+  if (meta.received_at) row.received_at = parse_utc_timestamp(*meta.received_at);
+  return row;
+}
+
 }  // namespace
 
 Handler::Handler(const common::Config& config, const queue_layout::Layout& layout,
@@ -125,14 +141,14 @@ void Handler::reject(const std::string& name, const Bad& bad) {
 }
 
 void Handler::ping(const std::string& name, const common::Entry& entry) {
-  record(name, entry.meta, ledger::Decision::ping, "");
+  record_later(name, entry.meta, ledger::Decision::ping, "");
   remove_from_inbox(name);
   common::log::info("ping recorded", {{"delivery", delivery_field(entry.meta)}, {"entry", name}});
 }
 
 void Handler::ignore(const std::string& name, const common::Entry& entry,
                      const std::string& reason) {
-  record(name, entry.meta, ledger::Decision::ignored, reason);
+  record_later(name, entry.meta, ledger::Decision::ignored, reason);
   remove_from_inbox(name);
   common::log::info("entry ignored", {{"delivery", delivery_field(entry.meta)},
                                       {"entry", name},
@@ -165,7 +181,7 @@ void Handler::push(const std::string& name, const common::Entry& entry, const co
   }
   if (targets.empty()) {
     const std::string reason = "redelivery, already handled for " + join(duplicates);
-    record(name, entry.meta, ledger::Decision::duplicate, reason);
+    record_later(name, entry.meta, ledger::Decision::duplicate, reason);
     remove_from_inbox(name);
     common::log::info("duplicate delivery dropped", {{"delivery", delivery_field(entry.meta)},
                                                      {"entry", name},
@@ -187,9 +203,10 @@ void Handler::push(const std::string& name, const common::Entry& entry, const co
 //     after linking but before step 4 would, once restarted, queue an entry the deployer had
 //     already taken or deployed a second time.
 //  3. record the delivery "routed" (an upsert keyed by the entry name): only once the links
-//     are made, so while they cannot be (a full disk) the ledger does not call it routed.
-//  4. remove the entry from the inbox, strictly last: flush() fsyncs the queue folders first,
-//     then unlinks and fsyncs the inbox. Until then a crash leaves the entry in the inbox and
+//     are made, so while they cannot be (a full disk) the ledger does not call it routed. It is
+//     queued in decisions_ and written by flush() with the rest of the batch's decisions.
+//  4. remove the entry from the inbox, strictly last: flush() writes the decisions, fsyncs the
+//     queue folders, then unlinks and fsyncs the inbox. Until then a crash leaves the entry in the inbox and
 //     the restarted router redoes steps 1-4, each of which is harmless to repeat; after it,
 //     every step before is durable. So the entry is in each target queue exactly once, never in
 //     none.
@@ -218,7 +235,7 @@ void Handler::route(const std::string& name, const common::Entry& entry, const c
           ec);
     }
   }
-  record(name, entry.meta, ledger::Decision::routed, "to " + join(targets) + note);
+  record_later(name, entry.meta, ledger::Decision::routed, "to " + join(targets) + note);
   remove_from_inbox(name);
   common::log::info("entry routed", {{"delivery", delivery_field(entry.meta)},
                                      {"entry", name},
@@ -229,16 +246,12 @@ void Handler::route(const std::string& name, const common::Entry& entry, const c
 
 void Handler::record(const std::string& name, const common::EntryMeta& meta,
                      ledger::Decision decision, const std::string& reason) {
-  const auto key = key_of(meta);
-  if (!key) return;  // the ledger keys decisions by delivery id; the log line still has it
-  ledger::DeliveryRecord row;
-  row.key = *key;
-  row.entry_name = name;
-  row.event = meta.event;
-  row.decision = decision;
-  row.reason = printable(reason);
-  if (meta.received_at) row.received_at = parse_utc_timestamp(*meta.received_at);
-  ledger_.record_delivery(row);
+  if (auto row = decision_row(name, meta, decision, reason)) ledger_.record_delivery(*row);
+}
+
+void Handler::record_later(const std::string& name, const common::EntryMeta& meta,
+                           ledger::Decision decision, const std::string& reason) {
+  if (auto row = decision_row(name, meta, decision, reason)) decisions_.push_back(std::move(*row));
 }
 
 void Handler::remove_from_inbox(const std::string& name) {
@@ -247,6 +260,19 @@ void Handler::remove_from_inbox(const std::string& name) {
 
 void Handler::flush() {
   const auto count = commit_.pending();
+  if (!decisions_.empty()) {
+    // The decisions before the removals: an entry leaves the inbox only once its decision is
+    // in the ledger. On failure the whole batch is dropped: its entries are still in the inbox
+    // and are handled again, decisions included (a crash would do the same).
+    try {
+      ledger_.record_deliveries(decisions_);
+    } catch (...) {
+      decisions_.clear();
+      commit_.abandon();
+      throw;
+    }
+    decisions_.clear();
+  }
   if (const auto ec = commit_.commit()) {
     throw FsError(
         "cannot commit " + std::to_string(count) + " routed entries out of " + inbox_.string(), ec);

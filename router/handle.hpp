@@ -10,10 +10,12 @@
 //                       -> ledger: duplicate; removed;
 //   anything else       -> ledger: ignored, with the reason; removed.
 //
-// Batching: handle() does the ledger writes and the links of one entry, but the fsyncs of the
-// queue folders and the removal from the inbox wait for flush(), so a batch of entries costs
-// one set of fsyncs (queue-layout/group_commit.hpp). The caller flushes after a batch, before it waits and
-// before it exits; until then the handled entries are still in the inbox.
+// Batching: handle() does the queue items and the links of one entry, but its decision, the
+// fsyncs of the queue folders and the removal from the inbox wait for flush(): a batch of
+// entries costs one ledger statement for all its decisions and one set of fsyncs
+// (queue-layout/group_commit.hpp). The caller flushes after a batch, before it waits and before
+// it exits; until then the handled entries are still in the inbox. (A rejected entry's decision
+// is written at once: its file leaves the inbox at once, for rejected/.)
 //
 // Crash contract (kill -9 at any instant, then the same entry handled again by the restarted
 // router): every ledger write is idempotent, and the entry leaves the inbox only after
@@ -69,9 +71,9 @@ class Handler {
   /// See the file comment. Never throws for anything about the entry's content.
   Handled handle(const std::string& name);
 
-  /// Makes the links of the entries handled since the last flush durable, then removes those
-  /// entries from the inbox durably. Throws FsError (the entries then stay in the inbox and are
-  /// handled again).
+  /// Records the decisions of the entries handled since the last flush, makes their links
+  /// durable, then removes those entries from the inbox durably. Throws ledger::Unavailable or
+  /// FsError: the entries then stay in the inbox and are handled again.
   void flush();
   /// Entries handled but not yet flushed.
   std::size_t pending() const { return commit_.pending(); }
@@ -101,6 +103,9 @@ class Handler {
              const std::vector<std::string>& targets, const std::string& note);
   void record(const std::string& name, const common::EntryMeta& meta, ledger::Decision decision,
               const std::string& reason);
+  /// record(), at the next flush().
+  void record_later(const std::string& name, const common::EntryMeta& meta,
+                    ledger::Decision decision, const std::string& reason);
   void remove_from_inbox(const std::string& name);
   /// The deployment's queues/, active/, done/ or failed/ folder if `name` is in one of them.
   std::optional<std::filesystem::path> taken_by_deployment(const std::string& deployment,
@@ -116,6 +121,7 @@ class Handler {
   SettleTracker settle_;
   queue_layout::GroupCommit commit_;
   std::set<std::string> stuck_;
+  std::vector<ledger::DeliveryRecord> decisions_;  // of the entries pending in commit_
 };
 
 }  // namespace router

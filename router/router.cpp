@@ -201,6 +201,8 @@ asio::awaitable<std::optional<Handled>> Loop::handle_retrying(const std::string&
     // entries handled before it need not wait with it: commit them first.
     try {
       handler_.flush();
+    } catch (const ledger::Unavailable& e) {
+      paused("ledger unavailable", e.what(), "-");
     } catch (const FsError& e) {
       paused("file system error", e.what(), "-");
     }
@@ -212,6 +214,8 @@ asio::awaitable<bool> Loop::flush_or_wait() {
   try {
     handler_.flush();
     co_return true;
+  } catch (const ledger::Unavailable& e) {
+    paused("ledger unavailable", e.what(), "-");
   } catch (const FsError& e) {
     paused("file system error", e.what(), "-");
   }

@@ -1,5 +1,9 @@
 // deliveries.cpp: the router's records: one row per inbox entry, and what a delivery became.
 #include "common/ledger/ledger.hpp"
+
+#include <map>
+#include <tuple>
+
 #include "common/ledger/rows.hpp"
 #include "common/ledger/session.hpp"
 
@@ -49,6 +53,45 @@ std::vector<std::string> Ledger::record_routing(const std::vector<std::string>& 
     std::vector<std::string> created;
     for (const auto& row : rows) created.push_back(row[0].as<std::string>());
     return created;
+  });
+}
+
+void Ledger::record_deliveries(const std::vector<DeliveryRecord>& records) {
+  // One row per entry (an upsert cannot touch one row twice in a statement): the last wins.
+  std::map<std::tuple<std::string, std::string, std::string>, const DeliveryRecord*> last;
+  for (const auto& r : records) last[{r.key.hook_id, r.key.delivery_id, r.entry_name}] = &r;
+  if (last.empty()) return;
+  std::vector<std::optional<std::string>> hooks, ids, entries, events, decisions, reasons,
+      received;
+  for (const auto& [key, r] : last) {
+    hooks.emplace_back(r->key.hook_id);
+    ids.emplace_back(r->key.delivery_id);
+    entries.emplace_back(r->entry_name);
+    events.emplace_back(r->event);
+    decisions.emplace_back(std::string(to_string(r->decision)));
+    reasons.emplace_back(r->reason);
+    received.push_back(received_micros(*r));
+  }
+  session_->run("record_deliveries", [&](pqxx::connection& conn) {
+    pqxx::nontransaction tx{conn};  // one statement: autocommit, atomic all the same
+    conn.prepare("record_deliveries",
+                 "INSERT INTO deliveries (hook_id, delivery_id, entry_name, event, decision,"
+                 " reason, received_at) SELECT h, d, e, ev, dec, r, " +
+                     detail::time_from("t") +
+                     " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
+                     " $6::text[], $7::bigint[]) AS u(h, d, e, ev, dec, r, t)"
+                     " ON CONFLICT (hook_id, delivery_id, entry_name) DO UPDATE SET"
+                     " event = EXCLUDED.event, decision = EXCLUDED.decision,"
+                     " reason = EXCLUDED.reason,"
+                     " received_at = coalesce(EXCLUDED.received_at, deliveries.received_at),"
+                     " decided_at = now()");
+    detail::autocommit_write([&] {
+      return tx.exec_prepared("record_deliveries", detail::text_array(hooks),
+                              detail::text_array(ids), detail::text_array(entries),
+                              detail::text_array(events), detail::text_array(decisions),
+                              detail::text_array(reasons), detail::text_array(received));
+    });
+    tx.commit();
   });
 }
 

@@ -56,6 +56,9 @@ class Ledger {
   /// name): recording the same entry again replaces its decision and reason (a re-run after a
   /// crash); a redelivery (a new entry) adds a row. `record.decided_at` is ignored.
   void record_delivery(const DeliveryRecord& record);
+  /// record_delivery of each record, in one statement (one round trip, atomic). Of several
+  /// records of one entry, the last counts.
+  void record_deliveries(const std::vector<DeliveryRecord>& records);
 
   /// For each deployment the delivery was routed to, the state of its newest queue item (by entry
   /// name, i.e. arrival order), ignoring items of `except_entry` (the entry being decided, so a

@@ -42,12 +42,16 @@ std::int64_t to_micros(Time time) {
   return std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch()).count();
 }
 
-std::string text_array(const std::vector<std::string>& values) {
+std::string text_array(const std::vector<std::optional<std::string>>& values) {
   std::string out = "{";
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (i > 0) out += ',';
+    if (!values[i]) {
+      out += "NULL";  // unquoted: SQL NULL ("NULL" quoted is the text NULL)
+      continue;
+    }
     out += '"';
-    for (char c : values[i]) {
+    for (char c : *values[i]) {
       if (c == '"' || c == '\\') out += '\\';
       out += c;
     }
@@ -55,6 +59,10 @@ std::string text_array(const std::vector<std::string>& values) {
   }
   out += '}';
   return out;
+}
+
+std::string text_array(const std::vector<std::string>& values) {
+  return text_array(std::vector<std::optional<std::string>>(values.begin(), values.end()));
 }
 
 std::optional<std::string> optional_text(const pqxx::field& field) {

@@ -37,6 +37,8 @@ inline const char* delivery_of(const std::optional<DeliveryKey>& key) {
 /// A PostgreSQL text[] literal of `values` ('{"a","b"}'), each element quoted and escaped: a list
 /// of names goes in as one parameter ($2::text[]) instead of one statement per name.
 std::string text_array(const std::vector<std::string>& values);
+/// The same with SQL NULL elements for absent values.
+std::string text_array(const std::vector<std::optional<std::string>>& values);
 
 std::optional<std::string> optional_text(const pqxx::field& field);
 std::optional<Time> optional_time(const pqxx::field& micros);

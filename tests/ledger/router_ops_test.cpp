@@ -74,6 +74,35 @@ TEST_CASE("record_routed inserts a queued webhook item once and never moves it b
   CHECK_FALSE(ledger.queue_item("site", "other.json"));
 }
 
+TEST_CASE("record_deliveries upserts a batch in one statement, the last record of an entry wins") {
+  ledger_test::MigratedDatabase db;
+  ledger::Ledger ledger{db.url()};
+  auto first = receipt("h", "d1", "e1.json", Decision::routed, "to prod");
+  first.received_at = ledger::Time{std::chrono::microseconds{1'795'000'000'123'456}};
+  auto odd = receipt("h", "d2", "e2.json", Decision::ignored, "quote \" backslash \\ comma, {}");
+  std::vector<ledger::DeliveryRecord> batch{
+      first, odd, receipt("", "d3", "e3.json", Decision::ping),
+      receipt("h", "d1", "e1.json", Decision::duplicate, "the last record of e1 counts")};
+  ledger.record_deliveries(batch);
+  ledger.record_deliveries({});  // nothing to do, no statement
+
+  auto story = ledger.delivery_story("d1");
+  REQUIRE(story.receipts.size() == 1);
+  CHECK(story.receipts[0].decision == Decision::duplicate);
+  CHECK(story.receipts[0].reason == "the last record of e1 counts");
+  CHECK_FALSE(story.receipts[0].received_at);  // the last record had none: NULL went in
+  story = ledger.delivery_story("d2");
+  REQUIRE(story.receipts.size() == 1);
+  CHECK(story.receipts[0].reason == odd.reason);
+  CHECK(ledger.delivery_story("d3").receipts.at(0).key == ledger::DeliveryKey{"", "d3"});
+  // Again, as a re-run after a crash: the row is updated in place, received_at filled in.
+  ledger.record_deliveries({first});
+  story = ledger.delivery_story("d1");
+  CHECK(story.receipts.at(0).decision == Decision::routed);
+  CHECK(*story.receipts.at(0).received_at == *first.received_at);
+  CHECK(count_rows(db.url(), "SELECT count(*) FROM deliveries") == 3);
+}
+
 TEST_CASE("record_routing inserts the items of every target in one statement, once") {
   ledger_test::MigratedDatabase db;
   ledger::Ledger ledger{db.url()};
