@@ -1,7 +1,7 @@
 // coalesce.cpp: see coalesce.hpp.
 #include "deployer/coalesce.hpp"
 
-#include <algorithm>
+#include <set>
 
 #include "deployer/deploy.hpp"
 #include "deployer/moves.hpp"
@@ -79,10 +79,9 @@ boost::asio::awaitable<std::vector<std::string>> supersede_waiting(
   prune(context);
   // Only this deployer changes queued items of its deployment (the lock), so every entry was
   // marked; one that was not is in active/ and runs now, as a restart would run it.
+  const std::set<std::string> recorded(marked.begin(), marked.end());
   for (const auto& name : pushes) {
-    if (std::find(marked.begin(), marked.end(), name) == marked.end()) {
-      co_await deploy_entry(context, name);
-    }
+    if (!recorded.contains(name)) co_await deploy_entry(context, name);
   }
   co_return pushes;
 }

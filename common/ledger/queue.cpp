@@ -8,20 +8,7 @@ namespace ledger {
 bool Ledger::record_routed(const std::string& deployment, const std::string& entry,
                            const std::optional<DeliveryKey>& delivery, const std::string& sha,
                            const std::string& ref) {
-  return session_->run("record_routed", [&](pqxx::connection& conn) {
-    pqxx::nontransaction tx{conn};  // one statement: autocommit
-    // DO NOTHING, not an update: a router re-running an entry must not push back an item the
-    // deployer has already claimed or finished.
-    const auto result = detail::autocommit_write([&] {
-      return tx.exec_params(
-          "INSERT INTO queue_items (deployment, entry_name, hook_id, delivery_id, sha, ref,"
-          " trigger, state) VALUES ($1, $2, $3, $4, $5, $6, 'webhook', 'queued')"
-          " ON CONFLICT (deployment, entry_name) DO NOTHING",
-          deployment, entry, detail::hook_of(delivery), detail::delivery_of(delivery), sha, ref);
-    });
-    tx.commit();
-    return result.affected_rows() == 1;
-  });
+  return !record_routing({deployment}, entry, delivery, sha, ref).empty();
 }
 
 Trigger Ledger::claim(const std::string& deployment, const std::string& entry,
