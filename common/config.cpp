@@ -5,6 +5,7 @@
 // the same values; docs/configuration.md documents them.
 #include "common/config.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <set>
 
@@ -172,10 +173,177 @@ std::string read_remote(const ConfigNode& node, const ConfigContext& context) {
   return remote;
 }
 
+// A path inside a release (releases.shared, releases.reuse[].path): relative, without "." or
+// ".." components or empty ones, so it can never name anything outside the release, and not
+// REVISION, which the deployer writes itself.
+void check_release_relative_path(const ConfigNode& node, const std::string& path) {
+  if (path.starts_with("/")) node.fail("must be a path relative to the release");
+  for (char c : path) {
+    if (static_cast<unsigned char>(c) < ' ' || c == 0x7f) {
+      node.fail("must not contain control characters");
+    }
+  }
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    const auto end = std::min(path.find('/', start), path.size());
+    const auto part = std::string_view(path).substr(start, end - start);
+    if (part.empty() || part == "." || part == "..") {
+      node.fail("must not have empty, \".\" or \"..\" components");
+    }
+    start = end + 1;
+  }
+  if (path == "REVISION") node.fail("must not be REVISION (the deployer writes that file)");
+}
+
+ReleaseSettings read_releases(const ConfigNode& node) {
+  node.require_object();
+  node.check_keys({"keep", "shared", "reuse"});
+  ReleaseSettings releases;
+  releases.keep = static_cast<std::uint32_t>(node.integer("keep", releases.keep, 1, 1000));
+  std::set<std::string> used;
+  if (node.has("shared")) {
+    const auto list = node.child("shared");
+    releases.shared = list.as_string_array(true);
+    for (std::size_t i = 0; i < releases.shared.size(); ++i) {
+      check_release_relative_path(list.element(i), releases.shared[i]);
+      if (!used.insert(releases.shared[i]).second) list.element(i).fail("is listed twice");
+    }
+  }
+  if (node.has("reuse")) {
+    const auto list = node.child("reuse");
+    if (!list.json().is_array()) list.fail("must be an array of {\"path\", \"unless_changed\"}");
+    for (std::size_t i = 0; i < list.json().size(); ++i) {
+      const auto item = list.element(i);
+      item.require_object();
+      item.check_keys({"path", "unless_changed"});
+      ReuseRule rule;
+      const auto path = item.child("path");
+      rule.path = path.as_nonempty_string();
+      check_release_relative_path(path, rule.path);
+      if (!used.insert(rule.path).second) {
+        path.fail("is already listed in releases.shared or releases.reuse");
+      }
+      rule.unless_changed = item.child("unless_changed").as_string_array(false);
+      releases.reuse.push_back(std::move(rule));
+    }
+  }
+  return releases;
+}
+
+// interval_ms and successes; the timeout is read by the caller (its default differs).
+void read_poll(const ConfigNode& node, PollSettings& poll) {
+  poll.interval =
+      std::chrono::milliseconds(node.integer("interval_ms", poll.interval.count(), 10, 60000));
+  poll.successes = static_cast<std::uint32_t>(node.integer("successes", poll.successes, 1, 100));
+}
+
+Preflight read_preflight(const ConfigNode& node) {
+  node.require_object();
+  node.check_keys(
+      {"run", "shell", "env", "port_env", "path", "timeout_s", "interval_ms", "successes"});
+  Preflight preflight;
+  preflight.step.name = "preflight";
+  preflight.step.shell = node.boolean("shell", false);
+  const auto run = node.child("run");
+  preflight.step.run = run.as_string_array(false);
+  if (preflight.step.shell && preflight.step.run.size() != 1) {
+    run.fail("must be [\"script text\"] (exactly one string) when \"shell\" is true");
+  }
+  if (node.has("env")) preflight.step.env = node.child("env").as_env_map();
+  const auto port_env = node.child("port_env");
+  preflight.port_env = port_env.as_string();
+  if (auto check = check_env_name(preflight.port_env); !check.ok()) {
+    port_env.fail("is not a valid environment variable name: " + check.error().message);
+  }
+  if (node.has("path")) {
+    const auto path = node.child("path");
+    preflight.path = path.as_string();
+    if (!preflight.path.starts_with("/")) path.fail("must start with '/'");
+    for (char c : preflight.path) {
+      if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f || c == '#') {
+        path.fail("must not contain spaces, control characters or '#'");
+      }
+    }
+  }
+  preflight.poll.timeout = std::chrono::seconds(node.integer("timeout_s", 30, 1, 3600));
+  preflight.step.timeout = preflight.poll.timeout;
+  read_poll(node, preflight.poll);
+  return preflight;
+}
+
+HealthCheck read_health_check(const ConfigNode& node) {
+  node.require_object();
+  node.check_keys({"url", "expect_status", "expect_body", "timeout_s", "interval_ms", "successes"});
+  HealthCheck check;
+  const auto url = node.child("url");
+  check.url = url.as_nonempty_string();
+  if (!check.url.starts_with("http://") && !check.url.starts_with("https://")) {
+    url.fail("must start with http:// or https://");
+  }
+  for (char c : check.url) {
+    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) {
+      url.fail("must not contain spaces or control characters");
+    }
+  }
+  const auto host_start = check.url.find("://") + 3;
+  if (host_start >= check.url.size() || check.url[host_start] == '/') url.fail("has no host");
+  check.expect_status =
+      static_cast<unsigned>(node.integer("expect_status", check.expect_status, 100, 599));
+  if (node.has("expect_body")) check.expect_body = node.child("expect_body").as_nonempty_string();
+  check.poll.timeout = std::chrono::seconds(node.integer("timeout_s", 30, 1, 3600));
+  read_poll(node, check.poll);
+  return check;
+}
+
+// steps and activate: arrays of steps whose names are unique across both (`names`).
+std::vector<Step> read_steps(const ConfigNode& node, std::set<std::string>& names) {
+  if (!node.json().is_array()) node.fail("must be an array of steps");
+  std::vector<Step> steps;
+  for (std::size_t i = 0; i < node.json().size(); ++i) {
+    const auto item = node.element(i);
+    auto step = read_step(item);
+    if (!names.insert(step.name).second) {
+      item.child("name").fail("\"" + step.name + "\" is already the name of an earlier step");
+    }
+    steps.push_back(std::move(step));
+  }
+  return steps;
+}
+
+// A remote name ("origin") has neither '/' nor ':'; a URL or a path has one of them.
+bool names_a_remote(const std::string& remote) {
+  return remote.find('/') == std::string::npos && remote.find(':') == std::string::npos;
+}
+
+void read_release_mode(const ConfigNode& node, Deployment& deployment) {
+  if (node.has("releases")) deployment.releases = read_releases(node.child("releases"));
+  for (const char* key : {"preflight", "activate", "health_check"}) {
+    if (node.has(key) && !deployment.releases) {
+      node.child(key).fail("requires \"releases\" (release mode)");
+    }
+  }
+  if (!deployment.releases) return;
+  // A release is a checkout without a working tree of its own to hold remotes.
+  if (!node.has("remote")) {
+    ConfigNode(node.json(), node.path() + ".remote", node.context())
+        .fail("is required when \"releases\" is set (a URL or a path)");
+  }
+  if (names_a_remote(deployment.remote)) {
+    node.child("remote").fail(
+        "must be a URL or a path when \"releases\" is set (there is no working tree whose "
+        "remotes it could name)");
+  }
+  if (node.has("preflight")) deployment.preflight = read_preflight(node.child("preflight"));
+  if (node.has("health_check")) {
+    deployment.health_check = read_health_check(node.child("health_check"));
+  }
+}
+
 Deployment read_deployment(const ConfigNode& node, const std::string& name) {
   node.require_object();
   node.check_keys({"repository", "branch", "path", "enabled", "remote", "coalesce", "tags",
-                   "deletions", "env", "steps"});
+                   "deletions", "env", "steps", "releases", "preflight", "activate",
+                   "health_check"});
   Deployment deployment;
   deployment.name = name;
   const auto repository = node.child("repository");
@@ -191,17 +359,10 @@ Deployment read_deployment(const ConfigNode& node, const std::string& name) {
   deployment.tags = node.boolean("tags", false);
   deployment.deletions = node.boolean("deletions", false);
   if (node.has("env")) deployment.env = node.child("env").as_env_map();
-  const auto steps = node.child("steps");
-  if (!steps.json().is_array()) steps.fail("must be an array of steps");
   std::set<std::string> names;
-  for (std::size_t i = 0; i < steps.json().size(); ++i) {
-    const auto item = steps.element(i);
-    auto step = read_step(item);
-    if (!names.insert(step.name).second) {
-      item.child("name").fail("\"" + step.name + "\" is already the name of an earlier step");
-    }
-    deployment.steps.push_back(std::move(step));
-  }
+  deployment.steps = read_steps(node.child("steps"), names);
+  read_release_mode(node, deployment);
+  if (node.has("activate")) deployment.activate = read_steps(node.child("activate"), names);
   return deployment;
 }
 

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -98,6 +99,46 @@ struct Step {
   std::map<std::string, std::string> env;
 };
 
+/// releases.reuse[i]: a folder carried over from the live release when none of the
+/// `unless_changed` files differ between the live release and the new commit.
+struct ReuseRule {
+  std::string path;                         ///< relative to the release, release_relative_path
+  std::vector<std::string> unless_changed;  ///< globs over repository paths, non-empty
+};
+
+/// "releases": release mode (docs/deployer.md). Absent = deploy in place in `path`.
+struct ReleaseSettings {
+  std::uint32_t keep = 5;           ///< releases kept after a success (the live one and the one
+                                    ///< before it are kept whatever this says)
+  std::vector<std::string> shared;  ///< paths linked from path/shared/ into every release
+  std::vector<ReuseRule> reuse;
+};
+
+/// How a URL is polled until it is healthy: `successes` consecutive good answers, one every
+/// `interval`, within `timeout` (preflight and health_check share these rules).
+struct PollSettings {
+  std::chrono::seconds timeout{30};
+  std::chrono::milliseconds interval{250};
+  std::uint32_t successes = 1;
+};
+
+/// "preflight": the new release started once on a free loopback port before anything live
+/// changes. `step` holds run/shell/env/timeout_s (named "preflight") and runs like a step.
+struct Preflight {
+  Step step;
+  std::string port_env;    ///< valid_env_name: the variable that carries the port
+  std::string path = "/";  ///< polled as http://127.0.0.1:<port><path>; starts with '/'
+  PollSettings poll;       ///< poll.timeout == step.timeout
+};
+
+/// "health_check": polled after the activate steps.
+struct HealthCheck {
+  std::string url;                         ///< http://host[:port]/path
+  unsigned expect_status = 200;            ///< 100-599
+  std::optional<std::string> expect_body;  ///< the body must contain it; ${DEPLOY_SHA} expanded
+  PollSettings poll;
+};
+
 struct Deployment {
   std::string name;            ///< valid_deployment_name
   std::string repository;      ///< valid_repository, "owner/name"
@@ -112,6 +153,11 @@ struct Deployment {
   bool deletions = false;  ///< route branch deletions too
   std::map<std::string, std::string> env;
   std::vector<Step> steps;
+  /// Release mode; preflight, activate and health_check require it.
+  std::optional<ReleaseSettings> releases;
+  std::optional<Preflight> preflight;
+  std::vector<Step> activate;  ///< run in path/current after the switch; names unique with steps
+  std::optional<HealthCheck> health_check;
 };
 
 struct Config {

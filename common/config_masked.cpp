@@ -23,10 +23,50 @@ nlohmann::json step_json(const Step& step) {
   return out;
 }
 
+nlohmann::json steps_json(const std::vector<Step>& steps) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& step : steps) out.push_back(step_json(step));
+  return out;
+}
+
+void add_poll(nlohmann::json& out, const PollSettings& poll) {
+  out["timeout_s"] = poll.timeout.count();
+  out["interval_ms"] = poll.interval.count();
+  out["successes"] = poll.successes;
+}
+
+// releases, preflight, activate, health_check: present only in release mode.
+void add_release_mode(nlohmann::json& out, const Deployment& deployment) {
+  if (!deployment.releases) return;
+  nlohmann::json reuse = nlohmann::json::array();
+  for (const auto& rule : deployment.releases->reuse) {
+    reuse.push_back({{"path", rule.path}, {"unless_changed", rule.unless_changed}});
+  }
+  out["releases"] = {{"keep", deployment.releases->keep},
+                     {"shared", deployment.releases->shared},
+                     {"reuse", std::move(reuse)}};
+  if (deployment.preflight) {
+    const auto& p = *deployment.preflight;
+    nlohmann::json preflight = {{"run", p.step.run},
+                                {"shell", p.step.shell},
+                                {"env", p.step.env},
+                                {"port_env", p.port_env},
+                                {"path", p.path}};
+    add_poll(preflight, p.poll);
+    out["preflight"] = std::move(preflight);
+  }
+  out["activate"] = steps_json(deployment.activate);
+  if (deployment.health_check) {
+    const auto& h = *deployment.health_check;
+    nlohmann::json check = {{"url", h.url}, {"expect_status", h.expect_status}};
+    if (h.expect_body) check["expect_body"] = *h.expect_body;
+    add_poll(check, h.poll);
+    out["health_check"] = std::move(check);
+  }
+}
+
 nlohmann::json deployment_json(const Deployment& deployment) {
-  nlohmann::json steps = nlohmann::json::array();
-  for (const auto& step : deployment.steps) steps.push_back(step_json(step));
-  return {
+  nlohmann::json out = {
       {"repository", deployment.repository},
       {"branch", deployment.branch},
       {"path", deployment.path.string()},
@@ -36,8 +76,10 @@ nlohmann::json deployment_json(const Deployment& deployment) {
       {"tags", deployment.tags},
       {"deletions", deployment.deletions},
       {"env", deployment.env},
-      {"steps", std::move(steps)},
+      {"steps", steps_json(deployment.steps)},
   };
+  add_release_mode(out, deployment);
+  return out;
 }
 
 }  // namespace

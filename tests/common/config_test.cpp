@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 
+#include <functional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -441,4 +442,210 @@ TEST_CASE("config: to_json_masked shows sources but never secrets and loads back
   const auto again = common::parse_config(text, file);
   CHECK(common::to_json_masked(again) == masked);
   ::unsetenv("MASK_TEST_SECRET");
+}
+
+namespace {
+
+json release_mode() {
+  auto config = minimal();
+  auto& app = config["deployments"]["app"];
+  app["remote"] = "https://github.com/o/r.git";
+  app["releases"] = json::object();
+  return config;
+}
+
+}  // namespace
+
+TEST_CASE("config: release mode keys get their defaults") {
+  const auto loaded = load(release_mode());
+  const auto& app = loaded.deployment("app");
+  REQUIRE(app.releases);
+  CHECK(app.releases->keep == 5);
+  CHECK(app.releases->shared.empty());
+  CHECK(app.releases->reuse.empty());
+  CHECK_FALSE(app.preflight);
+  CHECK(app.activate.empty());
+  CHECK_FALSE(app.health_check);
+  CHECK_FALSE(load(minimal()).deployment("app").releases);
+}
+
+TEST_CASE("config: every release mode key can be set") {
+  auto config = release_mode();
+  auto& app = config["deployments"]["app"];
+  app["steps"] = {{{"name", "install"}, {"run", {"npm", "ci"}}}};
+  app["releases"] = {
+      {"keep", 3},
+      {"shared", {".env", "storage/uploads"}},
+      {"reuse", {{{"path", "node_modules"}, {"unless_changed", {"package-lock.json"}}}}}};
+  app["preflight"] = {{"run", {"node", "server.js"}},
+                      {"port_env", "PORT"},
+                      {"path", "/up"},
+                      {"timeout_s", 20},
+                      {"interval_ms", 100},
+                      {"successes", 2},
+                      {"env", {{"NODE_ENV", "production"}}}};
+  app["activate"] = {
+      {{"name", "reload"}, {"run", {"pm2", "startOrReload", "e.js"}}, {"timeout_s", 60}}};
+  app["health_check"] = {{"url", "http://127.0.0.1:3000/up"},
+                         {"expect_status", 204},
+                         {"expect_body", "${DEPLOY_SHA}"},
+                         {"timeout_s", 10},
+                         {"interval_ms", 50},
+                         {"successes", 3}};
+  const auto loaded = load(config);
+  const auto& d = loaded.deployment("app");
+  REQUIRE(d.releases);
+  CHECK(d.releases->keep == 3);
+  CHECK(d.releases->shared == std::vector<std::string>{".env", "storage/uploads"});
+  REQUIRE(d.releases->reuse.size() == 1);
+  CHECK(d.releases->reuse[0].path == "node_modules");
+  CHECK(d.releases->reuse[0].unless_changed == std::vector<std::string>{"package-lock.json"});
+  REQUIRE(d.preflight);
+  CHECK(d.preflight->step.name == "preflight");
+  CHECK(d.preflight->step.run == std::vector<std::string>{"node", "server.js"});
+  CHECK(d.preflight->step.timeout == std::chrono::seconds(20));
+  CHECK(d.preflight->step.env.at("NODE_ENV") == "production");
+  CHECK(d.preflight->port_env == "PORT");
+  CHECK(d.preflight->path == "/up");
+  CHECK(d.preflight->poll.timeout == std::chrono::seconds(20));
+  CHECK(d.preflight->poll.interval == std::chrono::milliseconds(100));
+  CHECK(d.preflight->poll.successes == 2);
+  REQUIRE(d.activate.size() == 1);
+  CHECK(d.activate[0].name == "reload");
+  CHECK(d.activate[0].timeout == std::chrono::seconds(60));
+  REQUIRE(d.health_check);
+  CHECK(d.health_check->url == "http://127.0.0.1:3000/up");
+  CHECK(d.health_check->expect_status == 204);
+  CHECK(d.health_check->expect_body == "${DEPLOY_SHA}");
+  CHECK(d.health_check->poll.timeout == std::chrono::seconds(10));
+  CHECK(d.health_check->poll.interval == std::chrono::milliseconds(50));
+  CHECK(d.health_check->poll.successes == 3);
+  // check-config's output loads back with the same meaning.
+  const auto masked = common::to_json_masked(loaded);
+  CHECK(masked["deployments"]["app"]["releases"]["keep"] == 3);
+  CHECK(masked["deployments"]["app"]["health_check"]["expect_body"] == "${DEPLOY_SHA}");
+  CHECK(common::to_json_masked(common::parse_config(masked.dump(), file)) == masked);
+  // Without release mode the keys are not printed at all.
+  CHECK_FALSE(common::to_json_masked(load(minimal()))["deployments"]["app"].contains("releases"));
+}
+
+TEST_CASE("config: release mode defaults of preflight and health_check") {
+  auto config = release_mode();
+  auto& app = config["deployments"]["app"];
+  app["preflight"] = {{"run", {"node", "server.js"}}, {"port_env", "PORT"}};
+  app["health_check"] = {{"url", "http://localhost/"}};
+  const auto loaded = load(config);
+  const auto& d = loaded.deployment("app");
+  CHECK(d.preflight->path == "/");
+  CHECK(d.preflight->poll.timeout == std::chrono::seconds(30));
+  CHECK(d.preflight->poll.interval == std::chrono::milliseconds(250));
+  CHECK(d.preflight->poll.successes == 1);
+  CHECK_FALSE(d.preflight->step.shell);
+  CHECK(d.health_check->expect_status == 200);
+  CHECK_FALSE(d.health_check->expect_body);
+  CHECK(d.health_check->poll.timeout == std::chrono::seconds(30));
+  CHECK(d.health_check->poll.successes == 1);
+}
+
+TEST_CASE("config: release mode needs a URL or path remote") {
+  auto config = release_mode();
+  config["deployments"]["app"].erase("remote");
+  CHECK(error_of(config) == file +
+                                ": deployments.app.remote: is required when \"releases\" is set "
+                                "(a URL or a path)");
+  config["deployments"]["app"]["remote"] = "origin";
+  CHECK(error_of(config).starts_with(
+      file + ": deployments.app.remote: must be a URL or a path when \"releases\" is set"));
+  for (const char* remote :
+       {"/srv/git/r.git", "../r.git", "git@github.com:o/r.git", "file:///srv/r.git"}) {
+    config["deployments"]["app"]["remote"] = remote;
+    INFO(remote);
+    CHECK(error_of(config).empty());
+  }
+}
+
+TEST_CASE("config: preflight, activate and health_check require releases") {
+  for (const char* key : {"preflight", "activate", "health_check"}) {
+    auto config = minimal();
+    config["deployments"]["app"][key] =
+        key == std::string("activate") ? json::array() : json::object();
+    INFO(key);
+    CHECK(error_of(config) ==
+          file + ": deployments.app." + key + ": requires \"releases\" (release mode)");
+  }
+}
+
+TEST_CASE("config: bad release mode values name their key") {
+  auto bad = [](const std::function<void(json&)>& change) {
+    auto config = release_mode();
+    change(config["deployments"]["app"]);
+    return error_of(config);
+  };
+  const std::string at = file + ": deployments.app.";
+  CHECK(bad([](json& a) {
+          a["releases"] = {{"keep", 0}};
+        }) == at + "releases.keep: must be an integer from 1 to 1000");
+  CHECK(bad([](json& a) { a["releases"] = {{"kept", 2}}; }) == at + "releases.kept: unknown key");
+  CHECK(bad([](json& a) { a["releases"] = json::array(); }) == at + "releases: must be an object");
+  for (const char* path : {"/etc/passwd", "../x", "a/../../x", "a//b", "./x", "x/", "REVISION"}) {
+    INFO(path);
+    CHECK(bad([&](json& a) {
+            a["releases"] = {{"shared", {path}}};
+          }).starts_with(at + "releases.shared[0]: must "));
+  }
+  CHECK(bad([](json& a) {
+          a["releases"] = {{"shared", {".env", ".env"}}};
+        }) == at + "releases.shared[1]: is listed twice");
+  CHECK(bad([](json& a) {
+          a["releases"] = {{"shared", {"node_modules"}},
+                           {"reuse", {{{"path", "node_modules"}, {"unless_changed", {"x"}}}}}};
+        }) ==
+        at + "releases.reuse[0].path: is already listed in releases.shared or releases.reuse");
+  CHECK(bad([](json& a) {
+          a["releases"] = {{"reuse", {{{"path", "node_modules"}}}}};
+        }) == at + "releases.reuse[0].unless_changed: is required");
+  CHECK(bad([](json& a) {
+          a["releases"] = {{"reuse", {{{"path", "nm"}, {"unless_changed", json::array()}}}}};
+        }) ==
+        at + "releases.reuse[0].unless_changed: must be a non-empty array of non-empty strings");
+  CHECK(bad([](json& a) {
+          a["preflight"] = {{"run", {"node"}}};
+        }) == at + "preflight.port_env: is required");
+  CHECK(bad([](json& a) {
+          a["preflight"] = {{"port_env", "PORT"}};
+        }) == at + "preflight.run: is required");
+  CHECK(bad([](json& a) {
+          a["preflight"] = {{"run", {"node"}}, {"port_env", "1X"}};
+        }).starts_with(at + "preflight.port_env: is not a valid environment variable name"));
+  CHECK(bad([](json& a) {
+          a["preflight"] = {{"run", {"node"}}, {"port_env", "PORT"}, {"path", "up"}};
+        }) == at + "preflight.path: must start with '/'");
+  CHECK(bad([](json& a) {
+          a["preflight"] = {{"run", {"node"}}, {"port_env", "PORT"}, {"successes", 0}};
+        }) == at + "preflight.successes: must be an integer from 1 to 100");
+  CHECK(bad([](json& a) {
+          a["preflight"] = {{"run", {"a", "b"}}, {"port_env", "PORT"}, {"shell", true}};
+        }).starts_with(at + "preflight.run: must be [\"script text\"]"));
+  CHECK(bad([](json& a) {
+          a["health_check"] = {{"url", "ftp://x/"}};
+        }) == at + "health_check.url: must start with http:// or https://");
+  CHECK(bad([](json& a) {
+          a["health_check"] = {{"url", "http:///up"}};
+        }) == at + "health_check.url: has no host");
+  CHECK(bad([](json& a) {
+          a["health_check"] = {{"url", "http://x/"}, {"expect_status", 99}};
+        }) == at + "health_check.expect_status: must be an integer from 100 to 599");
+  CHECK(bad([](json& a) {
+          a["health_check"] = {{"url", "http://x/"}, {"interval_ms", 1}};
+        }) == at + "health_check.interval_ms: must be an integer from 10 to 60000");
+  CHECK(bad([](json& a) {
+          a["health_check"] = {{"expect_status", 200}};
+        }) == at + "health_check.url: is required");
+  CHECK(bad([](json& a) {
+          a["steps"] = {{{"name", "build"}, {"run", {"make"}}}};
+          a["activate"] = {{{"name", "build"}, {"run", {"pm2", "reload"}}}};
+        }) == at + "activate[0].name: \"build\" is already the name of an earlier step");
+  CHECK(bad([](json& a) {
+          a["activate"] = {{{"name", "x"}}};
+        }) == at + "activate[0].run: is required");
 }
