@@ -3,7 +3,6 @@
 
 #include <filesystem>
 #include <optional>
-#include <thread>
 
 #include "common/ledger/ledger.hpp"
 #include "common/ledger/migrations.hpp"
@@ -157,9 +156,12 @@ TEST_CASE("logs prints the newest run log by default and a named one on request"
   const auto logs = site.layout.logs("site");
   site.put(logs, kDone + ".log", "=== run started: first\n");
   site.put(logs, kDone + ".changed", "README.md\n");
-  // The later write is the newest even though its entry name sorts first (a retried entry).
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // The later write is the newest even though its entry name sorts first (a retried entry). Its
+  // time is set explicitly, a minute after the other's: no clock granularity decides the order.
   site.put(logs, "00000000000000000000-d0.json.log", "=== run started: retried\n| output\n");
+  std::filesystem::last_write_time(
+      logs / "00000000000000000000-d0.json.log",
+      std::filesystem::last_write_time(logs / (kDone + ".log")) + std::chrono::minutes(1));
 
   const auto latest = deployctl(site.args({"logs", "site"}));
   CHECK(latest.status == 0);

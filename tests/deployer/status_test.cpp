@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -114,7 +115,10 @@ TEST_CASE("a status post hanging on a silent server does not delay a shutdown", 
   auto entry = h.webhook_push(a);
   auto deployer = h.start();
   REQUIRE(h.wait_in("done", entry));
-  std::this_thread::sleep_for(300ms);  // the post of "pending" or "success" is in progress
+  // A post is in progress once its connection waits in the silent server's backlog (the listening
+  // socket turns readable): shut down only then.
+  pollfd pending{silent, POLLIN, 0};
+  REQUIRE(test::eventually([&] { return ::poll(&pending, 1, 0) == 1; }, 10s));
   auto sent = std::chrono::steady_clock::now();
   deployer.signal(SIGTERM);
   auto status = deployer.wait(5s);

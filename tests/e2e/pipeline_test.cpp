@@ -8,6 +8,8 @@
 
 #include <signal.h>
 
+#include <fstream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 
@@ -227,11 +229,19 @@ TEST_CASE("the pipeline under PM2 deploys every push exactly once through kill -
       30s, "PM2 to restart the router");
   remember_pids();
 
-  // ... and deployer-alpha is killed while it deploys (during the "work" step, which takes 1 s
-  // after the entry is moved into active/, so before the "record" step).
-  require_eventually([&] { return count_entries(layout.active("alpha")) == 1; }, 60s,
-                     "deployer-alpha to take an entry");
-  std::this_thread::sleep_for(300ms);
+  // ... and deployer-alpha is killed while it deploys: once its run log says the "work" step
+  // (sleep 1) has started, so the kill lands inside that step, before the "record" step.
+  require_eventually(
+      [&] {
+        queue_layout::Listing active;
+        queue_layout::list_entries(layout.active("alpha"), active);
+        if (active.entries.size() != 1) return false;
+        std::ifstream log(layout.logs("alpha") / (active.entries[0] + ".log"));
+        const std::string text((std::istreambuf_iterator<char>(log)), {});
+        return text.find("step 1/2 work: ") != std::string::npos &&
+               text.find("step 1/2 work exited") == std::string::npos;
+      },
+      60s, "deployer-alpha to start the work step");
   const auto deployer = pm2.app("deployer-alpha");
   REQUIRE(deployer);
   REQUIRE(::kill(deployer->pid, SIGKILL) == 0);
@@ -247,8 +257,9 @@ TEST_CASE("the pipeline under PM2 deploys every push exactly once through kill -
   push("alpha");
 
   // 3. Everything deployed, each push exactly once, in the order it was sent.
+  // Nothing is left in inbox/, queues/ or active/ then: no run can start after this point, so the
+  // counts below are final whatever the timing.
   require_eventually(all_deployed, 120s, "every push deployed");
-  std::this_thread::sleep_for(500ms);  // a duplicate deploy would show up by now
   for (const auto& d : kDeployments) {
     INFO(d);
     CHECK(lines_of(root / (d + ".record")) == expected_lines(d));

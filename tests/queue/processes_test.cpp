@@ -17,6 +17,7 @@
 #include "tests/queue/helpers.hpp"
 #include "tests/queue/payload.hpp"
 #include "tests/support/child.hpp"
+#include "tests/support/seed.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace std::chrono_literals;
@@ -81,9 +82,7 @@ TEST_CASE("a publisher killed with SIGKILL at random moments never leaves a part
   test::TempDir tmp("queue-kill");
   const auto dir = tmp / "inbox";
   std::filesystem::create_directory(dir);
-  const auto seed = std::random_device{}();
-  INFO("seed " << seed);
-  std::mt19937 random(seed);
+  std::mt19937 random(test::seed());
   std::uniform_int_distribution<int> delay_us(0, 20'000);
   std::uniform_int_distribution<std::size_t> size(1, 512 * 1024);
 

@@ -15,6 +15,7 @@
 
 #include "common/entry.hpp"
 #include "tests/receiver/receiver_process.hpp"
+#include "tests/support/skip.hpp"
 
 using test::ReceiverProcess;
 namespace http = test::http;
@@ -63,7 +64,7 @@ TEST_CASE("the receiver refuses to start without a webhook secret, in one line")
 }
 
 TEST_CASE("the receiver refuses to run as root unless allowed") {
-  if (::geteuid() != 0) return;  // only meaningful as root (as in CI)
+  test::require_root("the refusal of root is what is tested");
   test::TempDir dir;
   test::write_file(dir / "c.json", R"({"instance":"x","state_dir":"var","deployments":{"a":{
       "repository":"a/b","branch":"main","path":"/tmp/a","steps":[]}}})");
@@ -107,7 +108,8 @@ TEST_CASE("a request in flight when SIGTERM arrives is finished and acknowledged
   // Make sure the receiver has started on it before the signal.
   REQUIRE(test::eventually([&] { return server_has_read(c, receiver.port()); }, 10s));
   receiver.child().signal(SIGTERM);
-  std::this_thread::sleep_for(300ms);
+  // Once it says it is stopping, it has handled the signal, and must still wait for the body.
+  REQUIRE(test::eventually([&] { return receiver.log().find("stopping") != std::string::npos; }));
   CHECK(receiver.child().running());  // still waiting for the rest of the body
   c.send(raw.substr(raw.size() - 10));
   auto response = c.read_response();

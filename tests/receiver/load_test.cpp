@@ -9,6 +9,7 @@
 
 #include "common/entry.hpp"
 #include "tests/receiver/receiver_process.hpp"
+#include "tests/support/seed.hpp"
 
 using test::ReceiverProcess;
 namespace http = test::http;
@@ -76,7 +77,7 @@ TEST_CASE("1,000 signed requests over 16 connections: 1,000 distinct entries in 
 }
 
 TEST_CASE("kill -9 in the middle of a load: every 202 has its entry, no entry is partial") {
-  std::mt19937 random(std::random_device{}());
+  std::mt19937 random(test::seed());
   ReceiverProcess receiver;
   std::set<std::string> acknowledged;
   for (int round = 0; round < 5; ++round) {

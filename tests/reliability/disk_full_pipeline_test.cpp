@@ -2,10 +2,10 @@
 // and deployer leave entries where they were; service resumes when space returns").
 //
 // The whole pipeline (pipeline.hpp) runs with its state folder on a small tmpfs mounted before
-// any program starts (needs root, which these test machines run as; else each test is skipped
-// with a message). The ledger, the git clones, the record files and the programs' own logs stay
-// on the real disk. A Filler then takes every block of the tmpfs (one big file) and, where the
-// test says so, every inode (empty files).
+// any program starts (needs root, which these test machines run as; else each test is skipped:
+// test::require_tmpfs, exit status 77). The ledger, the git clones, the record files and the
+// programs' own logs stay on the real disk. A Filler then takes every block of the tmpfs (one big
+// file) and, where the test says so, every inode (empty files).
 //
 // What a full tmpfs refuses (measured on Linux 6.18, checked again by each test): with no inode
 // left, link(2) fails with ENOSPC (tmpfs charges every hard link one inode, for its dentry) and
@@ -48,6 +48,7 @@
 #include "queue-layout/layout.hpp"
 #include "tests/reliability/pipeline.hpp"
 #include "tests/support/pg.hpp"
+#include "tests/support/skip.hpp"
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -260,13 +261,10 @@ reliability::Figures check_after(reliability::Pipeline& pipeline, const std::vec
 
 TEST_CASE(
     "on a full disk the router leaves entries in the inbox and routes them once space returns") {
+  test::require_tmpfs();
   test::Database db;
   ledger::migrate(db.url());
   reliability::Pipeline pipeline(db.url(), 10, kTmpfs);
-  if (!pipeline.mount_error().empty()) {
-    WARN("cannot mount a tmpfs here (" << pipeline.mount_error() << "): skipped");
-    return;
-  }
   const queue_layout::Layout layout(pipeline.state());
   wait_for_start(pipeline);
 
@@ -333,13 +331,10 @@ TEST_CASE(
 TEST_CASE(
     "on a full disk the deployers leave entries in their queues and deploy them once space "
     "returns") {
+  test::require_tmpfs();
   test::Database db;
   ledger::migrate(db.url());
   reliability::Pipeline pipeline(db.url(), 10, kTmpfs);
-  if (!pipeline.mount_error().empty()) {
-    WARN("cannot mount a tmpfs here (" << pipeline.mount_error() << "): skipped");
-    return;
-  }
   const queue_layout::Layout layout(pipeline.state());
   wait_for_start(pipeline);
 
@@ -405,13 +400,10 @@ TEST_CASE(
 // the deployer exited (under PM2: a crash loop, re-running the entry from active/ each time).
 TEST_CASE(
     "on a full disk a deploy that cannot write its run files waits in active and is not failed") {
+  test::require_tmpfs();
   test::Database db;
   ledger::migrate(db.url());
   reliability::Pipeline pipeline(db.url(), 10, kTmpfs);
-  if (!pipeline.mount_error().empty()) {
-    WARN("cannot mount a tmpfs here (" << pipeline.mount_error() << "): skipped");
-    return;
-  }
   const queue_layout::Layout layout(pipeline.state());
   wait_for_start(pipeline);
   std::vector<Drop> drops;

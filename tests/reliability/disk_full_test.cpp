@@ -1,9 +1,9 @@
 // disk_full_test.cpp: the receiver on a real, tiny filesystem (a 1 MiB tmpfs mounted over its
-// state directory; needs root, which these test machines run as, else the test is skipped with a
-// message). When the disk is full every webhook is answered 503 and nothing, not even a
-// dot-temporary, is left in inbox/; once space returns the same receiver answers 202 again
-// without a restart. The in-process ENOSPC/EIO cases live in tests/receiver/inbox_test.cpp
-// (queue_layout::FaultInjectingFs).
+// state directory; needs root, which these test machines run as, else the test is skipped:
+// test::require_tmpfs, exit status 77). When the disk is full every webhook is answered 503 and
+// nothing, not even a dot-temporary, is left in inbox/; once space returns the same receiver
+// answers 202 again without a restart. The in-process ENOSPC/EIO cases live in
+// tests/receiver/inbox_test.cpp (queue_layout::FaultInjectingFs).
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
@@ -17,6 +17,7 @@
 
 #include "tests/receiver/receiver_process.hpp"
 #include "tests/support/http.hpp"
+#include "tests/support/skip.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
@@ -49,15 +50,16 @@ std::size_t fill(const std::filesystem::path& file) {
 
 TEST_CASE(
     "on a full disk the receiver answers 503 leaves nothing and recovers when space returns") {
+  test::require_tmpfs();
   test::ReceiverOptions options;
   options.start = false;
   test::ReceiverProcess receiver(options);
   std::filesystem::create_directories(receiver.state());
   Mount mount{receiver.state()};
-  if (::mount("tmpfs", receiver.state().c_str(), "tmpfs", 0, "size=1m,mode=0700") != 0) {
-    WARN("cannot mount a tmpfs here (" << std::strerror(errno) << "): skipped");
-    return;
-  }
+  // require_tmpfs said mounting works here: a failure now is a failure of the test.
+  const int mounted = ::mount("tmpfs", receiver.state().c_str(), "tmpfs", 0, "size=1m,mode=0700");
+  INFO("mount -t tmpfs: " << std::strerror(errno));
+  REQUIRE(mounted == 0);
   mount.mounted = true;
   receiver.start();
 

@@ -110,9 +110,8 @@ Pipeline::Pipeline(std::string database_url, int commits, const std::string& sta
     // filesystems).
     std::filesystem::create_directories(state());
     if (::mount("tmpfs", state().c_str(), "tmpfs", 0, state_tmpfs.c_str()) != 0) {
-      mount_error_ =
-          "mount -t tmpfs -o " + state_tmpfs + " " + state().string() + ": " + std::strerror(errno);
-      return;  // nothing started: the caller skips the test
+      throw std::runtime_error("mount -t tmpfs -o " + state_tmpfs + " " + state().string() + ": " +
+                               std::strerror(errno));
     }
     state_mounted_ = true;
   }

@@ -53,14 +53,11 @@ class Pipeline {
   /// folder root/var with these mount options (e.g. "size=2m,nr_inodes=512,mode=0700") BEFORE
   /// any program starts, so every folder of the pipeline lives on one small filesystem the test
   /// can fill, while the ledger, the git clones, the record files and the programs' own logs stay
-  /// on the real disk. When mount(2) fails (not root, no tmpfs), no program is started and
-  /// mount_error() says why: the caller skips. The destructor kills the programs first, then
-  /// unmounts lazily (umount2 MNT_DETACH: a dying child may still hold a folder open).
+  /// on the real disk. When mount(2) fails it throws (the caller first skips with
+  /// test::require_tmpfs where mounting cannot work). The destructor kills the programs first,
+  /// then unmounts lazily (umount2 MNT_DETACH: a dying child may still hold a folder open).
   Pipeline(std::string database_url, int commits, const std::string& state_tmpfs = "");
   ~Pipeline();
-
-  /// Why mounting the state tmpfs failed; empty when it was mounted or not asked for.
-  const std::string& mount_error() const { return mount_error_; }
 
   const test::TempDir& root() const { return root_; }
   std::filesystem::path state() const { return root_ / "var"; }
@@ -107,7 +104,6 @@ class Pipeline {
   std::map<std::string, std::unique_ptr<test::Child>> children_;
   std::optional<test::http::Connection> connection_;
   bool state_mounted_ = false;  // a tmpfs is mounted over state(): unmount in the destructor
-  std::string mount_error_;
 };
 
 }  // namespace reliability

@@ -1,11 +1,10 @@
 // privilege_test.cpp: every program refuses to run as root unless explicitly allowed, before it
 // touches the state directory; what the receiver creates is unreadable by other users. (The
 // check that secrets never reach logs, status output or error files runs over a whole pipeline in
-// chaos_test.cpp.) Skipped, with a message, when the tests do not run as root.
+// chaos_test.cpp.) Skipped (test::skip, exit status 77) when the tests do not run as root.
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <string>
@@ -14,13 +13,11 @@
 
 #include "tests/receiver/receiver_process.hpp"
 #include "tests/support/child.hpp"
+#include "tests/support/skip.hpp"
 #include "tests/support/temp_dir.hpp"
 
 TEST_CASE("receiver router deployer and deployctl refuse to run as root unless allowed") {
-  if (::geteuid() != 0) {
-    WARN("not running as root: skipped");
-    return;
-  }
+  test::require_root("the refusal of root is what is tested");
   test::TempDir dir("reliability-root");
   nlohmann::json config = {
       {"instance", "root-test"},

@@ -12,6 +12,7 @@
 
 #include "queue-layout/move.hpp"
 #include "tests/router/harness.hpp"
+#include "tests/support/seed.hpp"
 
 using namespace router_test;
 
@@ -59,7 +60,7 @@ TEST_CASE("kill -9 during a burst of 500 entries: each is routed exactly once") 
     }
   });
 
-  std::mt19937 random(std::random_device{}());
+  std::mt19937 random(test::seed());
   std::uniform_int_distribution<int> delay_ms(30, 250);
   int kills = 0;
   env.start();
