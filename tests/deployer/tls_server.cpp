@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <stdexcept>
 #include <system_error>
@@ -27,7 +28,37 @@ Certificate make_certificate(const std::filesystem::path& dir) {
   return certificate;
 }
 
-TlsServer::TlsServer(const Certificate& certificate, unsigned status) : status_(status) {
+namespace {
+
+// The body GitHub's "create a commit status" answers with (docs.github.com, REST, commit
+// statuses): the created status on 201, "Validation Failed" on 422, a message otherwise.
+std::string github_body(unsigned status, const std::string& request_body) {
+  if (status == 201) {
+    auto state = request_body.find("\"state\":");
+    std::string value = "pending";
+    if (state != std::string::npos) {
+      auto begin = request_body.find('"', state + 8) + 1;
+      value = request_body.substr(begin, request_body.find('"', begin) - begin);
+    }
+    return R"({"id":1,"node_id":"SC_1","state":")" + value +
+           R"(","description":"","target_url":null,"context":"deploy"})";
+  }
+  if (status == 422) {
+    return R"({"message":"Validation Failed","errors":[{"resource":"Status","code":"custom",)"
+           R"("message":"This SHA and context has reached the maximum number of statuses."}],)"
+           R"("documentation_url":"https://docs.github.com/rest/commits/statuses#create-a-commit-status"})";
+  }
+  return R"({"message":"Service Unavailable"})";
+}
+
+}  // namespace
+
+TlsServer::TlsServer(const Certificate& certificate, unsigned status)
+    : TlsServer(certificate, std::vector<unsigned>{status}) {}
+
+TlsServer::TlsServer(const Certificate& certificate, std::vector<unsigned> statuses)
+    : statuses_(std::move(statuses)) {
+  if (statuses_.empty()) throw std::invalid_argument("TlsServer: no status to answer with");
   context_ = SSL_CTX_new(TLS_server_method());
   if (context_ == nullptr ||
       SSL_CTX_use_certificate_chain_file(context_, certificate.cert.c_str()) != 1 ||
@@ -131,13 +162,18 @@ void TlsServer::handle(int fd) {
       pos = end + 2;
     }
     request.body = data.substr(header_end + 4, content_length);
+    unsigned status = 0;
+    std::string body;
     {
       std::lock_guard lock(mutex_);
+      status = statuses_[std::min(requests_.size(), statuses_.size() - 1)];
+      body = github_body(status, request.body);
       requests_.push_back(std::move(request));
     }
-    std::string response = "HTTP/1.1 " + std::to_string(status_) +
-                           " Status\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
-                           "Connection: close\r\n\r\n{}";
+    std::string response = "HTTP/1.1 " + std::to_string(status) +
+                           " Status\r\nContent-Type: application/json; charset=utf-8\r\n"
+                           "Content-Length: " +
+                           std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
     SSL_write(ssl, response.data(), static_cast<int>(response.size()));
   }
   SSL_shutdown(ssl);

@@ -1,6 +1,7 @@
 // A small HTTPS server for the commit-status tests, written against OpenSSL directly (no Beast,
 // so it compiles fast and shares no code with the deployer's client). It serves one request per
-// connection on 127.0.0.1, answers every request with a fixed status, and records what it got.
+// connection on 127.0.0.1, answers each request with the next status of a script (bodies shaped
+// like GitHub's REST answers), and records what it got.
 // make_certificate() creates a self-signed certificate for "localhost" with the openssl CLI; the
 // deployer is then told to trust it through SSL_CERT_FILE.
 #pragma once
@@ -34,8 +35,11 @@ struct RecordedRequest {
 
 class TlsServer {
  public:
-  /// Listens on an ephemeral port; answers each request with `status` and "{}".
+  /// Listens on an ephemeral port; answers each request with `status`.
   TlsServer(const Certificate& certificate, unsigned status = 201);
+  /// Answers the n-th request with statuses[n], the last one repeated after the end: 201 with
+  /// the created status, 422 "Validation Failed", other codes {"message": ...}, as GitHub does.
+  TlsServer(const Certificate& certificate, std::vector<unsigned> statuses);
   ~TlsServer();
   TlsServer(const TlsServer&) = delete;
   TlsServer& operator=(const TlsServer&) = delete;
@@ -52,7 +56,7 @@ class TlsServer {
   SSL_CTX* context_ = nullptr;
   int listen_fd_ = -1;
   unsigned short port_ = 0;
-  unsigned status_;
+  std::vector<unsigned> statuses_;
   std::atomic<bool> stop_{false};
   std::atomic<int> failed_handshakes_{0};
   mutable std::mutex mutex_;

@@ -63,7 +63,8 @@ std::string payload(const std::string& branch, const std::string& sha) {
 
 }  // namespace
 
-Pipeline::Pipeline(std::string database_url, int commits, const std::string& state_tmpfs)
+Pipeline::Pipeline(std::string database_url, int commits, const std::string& state_tmpfs,
+                   const std::string& work_seconds)
     : database_url_(std::move(database_url)) {
   test::GitOrigin origin(root_ / "repo");
   for (const auto& d : kDeployments) {
@@ -83,10 +84,10 @@ Pipeline::Pipeline(std::string database_url, int commits, const std::string& sta
         {"remote", origin.url().string()},
         {"env", {{"RECORD", (root_ / (d + ".record")).string()}}},
         {"steps",
-         {{{"name", "work"}, {"run", {"sleep", "0.05"}}, {"timeout_s", 60}},
+         {{{"name", "work"}, {"run", {"sleep", work_seconds}}, {"timeout_s", 60}},
           {{"name", "record"},
            {"shell", true},
-           {"run", {"echo \"$DEPLOY_DELIVERY $DEPLOY_ENTRY\" >> \"$RECORD\""}}}}},
+           {"run", {"echo \"$DEPLOY_DELIVERY $DEPLOY_ENTRY $DEPLOY_SHA\" >> \"$RECORD\""}}}}},
     };
   }
   // github.api_url points at a closed port: statuses are attempted with the token and given up,
@@ -205,6 +206,7 @@ std::optional<Acked> Pipeline::push(const std::string& deployment, const std::st
     connection_.reset();
     std::this_thread::sleep_for(20ms);
   }
+  unacknowledged_.push_back(Acked{deployment, hook.delivery, sha});
   return std::nullopt;
 }
 
@@ -256,38 +258,76 @@ Figures Pipeline::verify(const std::vector<Acked>& acked, const std::string& dat
                                 "FROM runs")) {
     runs[{row[0].as<std::string>(), row[1].as<std::string>()}][row[2].as<std::string>()]++;
   }
+  // The record files: what the deploys did, read from outside the pipeline.
   std::map<std::string, std::map<std::string, int>> recorded;  // deployment -> entry -> lines
+  std::map<std::string, std::map<std::string, std::set<std::string>>> recorded_shas;
   for (const auto& d : kDeployments) {
     for (const auto& line : lines_of(root_ / (d + ".record"))) {
-      recorded[d][line.substr(line.find(' ') + 1)]++;
+      std::istringstream fields(line);
+      std::string delivery, entry, sha;
+      fields >> delivery >> entry >> sha;
+      recorded[d][entry]++;
+      recorded_shas[d][entry].insert(sha);
+    }
+  }
+  // The newest commit each deployment really deployed: a succeeded item with its record line.
+  std::map<std::string, int> newest_deployed;
+  for (const auto& [d, items] : items_by_deployment) {
+    for (const auto& item : items) {
+      if (item.state != "succeeded") continue;
+      for (const auto& sha : recorded_shas[d][item.entry]) {
+        newest_deployed[d] =
+            std::max(newest_deployed.count(d) ? newest_deployed[d] : -1, commit_index(d, sha));
+      }
     }
   }
 
-  // Each acknowledged delivery: exactly one queue item in its deployment, in a final state.
-  for (const auto& a : acked) {
-    ++f.acked;
+  // Each delivery that reached the ledger: exactly one queue item in its deployment, in a final
+  // state, and that state backed by the record file. `received_only`: an unacknowledged push,
+  // which may or may not have reached the receiver's disk before the answer was lost.
+  auto account = [&](const Acked& a, bool received_only) {
     auto it = items_by_delivery.find({a.deployment, a.delivery});
     if (it == items_by_delivery.end() || it->second.empty()) {
+      if (received_only) return;
       ++f.lost;
       problem("lost: " + a.deployment + " delivery " + a.delivery + " has no queue item");
-      continue;
+      return;
     }
+    if (received_only) ++f.unacked_received;
     if (it->second.size() > 1) {
       ++f.duplicated;
       problem("duplicated: " + a.deployment + " delivery " + a.delivery + " has " +
               std::to_string(it->second.size()) + " queue items");
     }
-    const std::string& state = it->second.front().state;
-    if (state == "succeeded") {
-      ++f.deployed;
-    } else if (state == "superseded") {
-      ++f.superseded;
-    } else if (state == "stale") {
-      ++f.stale;
+    const Item& item = it->second.front();
+    const int index = commit_index(a.deployment, a.sha);
+    if (item.state == "succeeded") {
+      if (!received_only) ++f.deployed;
+      if (!recorded_shas[a.deployment][item.entry].count(a.sha)) {
+        ++f.unaccounted;
+        problem("succeeded without a record line of " + a.sha + ": " + a.deployment + " " +
+                item.entry);
+      }
+    } else if (item.state == "superseded" || item.state == "stale") {
+      if (!received_only) ++(item.state == "stale" ? f.stale : f.superseded);
+      const auto newest = newest_deployed.find(a.deployment);
+      if (index < 0 || newest == newest_deployed.end() || newest->second < index) {
+        ++f.unaccounted;
+        problem(item.state + " but no commit as new was deployed: " + a.deployment + " " +
+                item.entry + " (commit " + std::to_string(index) + ")");
+      }
     } else {
       ++f.lost;
-      problem("not final: " + a.deployment + " delivery " + a.delivery + " is " + state);
+      problem("not final: " + a.deployment + " delivery " + a.delivery + " is " + item.state);
     }
+  };
+  for (const auto& a : acked) {
+    ++f.acked;
+    account(a, false);
+  }
+  for (const auto& a : unacknowledged_) {
+    ++f.unacked;
+    account(a, true);
   }
 
   // Every item (acknowledged or not): at most one successful run; the record file agrees.
@@ -348,6 +388,22 @@ Figures Pipeline::verify(const std::vector<Acked>& acked, const std::string& dat
   }
   f.rejected = count_entries(layout.rejected());
   return f;
+}
+
+int Pipeline::commit_index(const std::string& deployment, const std::string& sha) const {
+  const auto& shas = commits_.at(deployment);
+  const auto it = std::find(shas.begin(), shas.end(), sha);
+  return it == shas.end() ? -1 : static_cast<int>(it - shas.begin());
+}
+
+std::string Pipeline::checked_out(const std::string& deployment) const {
+  return test::checked_out(root_ / deployment);
+}
+
+std::string Pipeline::run_log(const std::string& deployment, const std::string& entry) const {
+  const auto file = queue_layout::Layout(state()).logs(deployment) / (entry + ".log");
+  std::error_code ec;
+  return std::filesystem::exists(file, ec) ? test::read_file(file) : std::string();
 }
 
 std::string Pipeline::logs() const {

@@ -1,14 +1,17 @@
 // pipeline.hpp: the whole pipeline as real processes for the reliability tests, without PM2:
 // receiver, router and the deployers of two deployments (alpha follows main, beta follows
 // staging of one local git origin), each a test::Child that the test kills with SIGKILL and
-// restarts itself. Every deploy runs two steps: "work" (a short sleep, a window for kills) and
-// "record", which appends "<delivery> <entry>" to <root>/<deployment>.record.
+// restarts itself. Every deploy runs two steps: "work" (a sleep, a window for kills) and
+// "record", which appends "<delivery> <entry> <sha>" to <root>/<deployment>.record: the effect
+// a deploy leaves outside the pipeline, which the checks read instead of taking the ledger's word.
 //
 // After a run, verify() reads the ledger, the record files and the state folders and counts, for
 // every delivery the receiver acknowledged, the final state it reached in its deployment:
-// deployed (succeeded), superseded, stale; lost (no final state) and duplicated (more than one
-// queue item or more than one successful run) must be zero. Nothing here hides a failure: a
-// wait that times out throws with every process's log.
+// deployed (succeeded, and its record line with its commit is there), superseded or stale (and a
+// commit at least as new was deployed, per the record file); lost (no final state), unaccounted
+// (a final state the record file does not back) and duplicated (more than one queue item or more
+// than one successful run) must be zero. Nothing here hides a failure: a wait that times out
+// throws with every process's log.
 #pragma once
 
 #include <chrono>
@@ -39,6 +42,11 @@ struct Acked {
 
 struct Figures {
   std::size_t acked = 0, deployed = 0, superseded = 0, stale = 0, lost = 0, duplicated = 0;
+  /// Final in the ledger but not backed by the record file (see the file comment).
+  std::size_t unaccounted = 0;
+  /// Pushes that never got a 2xx (Pipeline::unacknowledged), and how many of them reached the
+  /// ledger anyway (the receiver wrote the entry, the answer was lost); those must be final too.
+  std::size_t unacked = 0, unacked_received = 0;
   std::size_t runs_succeeded = 0, runs_interrupted = 0, reruns_after_kill = 0;
   std::size_t partial_entries = 0, folder_mismatches = 0, failed = 0, rejected = 0;
   std::vector<std::string> problems;  ///< one line per violated invariant (first 20)
@@ -56,7 +64,10 @@ class Pipeline {
   /// on the real disk. When mount(2) fails it throws (the caller first skips with
   /// test::require_tmpfs where mounting cannot work). The destructor kills the programs first,
   /// then unmounts lazily (umount2 MNT_DETACH: a dying child may still hold a folder open).
-  Pipeline(std::string database_url, int commits, const std::string& state_tmpfs = "");
+  /// `work_seconds`: how long the "work" step sleeps (the chaos test lengthens it so that kills
+  /// can be aimed inside it).
+  Pipeline(std::string database_url, int commits, const std::string& state_tmpfs = "",
+           const std::string& work_seconds = "0.05");
   ~Pipeline();
 
   const test::TempDir& root() const { return root_; }
@@ -76,7 +87,8 @@ class Pipeline {
   bool all_running();
 
   /// Sends one signed push of `sha` for `deployment`, retrying the same delivery id (as GitHub's
-  /// redelivery does) on connection errors and 503 until `deadline`; returns it when a 2xx came.
+  /// redelivery does) on connection errors and 503 until `deadline`; returns it when a 2xx came,
+  /// else remembers it in unacknowledged().
   std::optional<Acked> push(const std::string& deployment, const std::string& sha,
                             std::chrono::steady_clock::time_point deadline);
 
@@ -84,8 +96,19 @@ class Pipeline {
   /// queued or running item; false on timeout.
   bool drain(std::chrono::milliseconds timeout);
 
-  /// Checks every invariant (see the file comment) against the acknowledged deliveries.
+  /// The pushes that got no 2xx before their deadline.
+  const std::vector<Acked>& unacknowledged() const { return unacknowledged_; }
+
+  /// Checks every invariant (see the file comment) against the acknowledged deliveries and the
+  /// unacknowledged() ones.
   Figures verify(const std::vector<Acked>& acked, const std::string& database_url);
+
+  /// Position of `sha` in commits(deployment) (later is newer); -1 when it is not one of them.
+  int commit_index(const std::string& deployment, const std::string& sha) const;
+  /// The commit checked out in a deployment's working tree.
+  std::string checked_out(const std::string& deployment) const;
+  /// The run log of `entry` in a deployment (empty when there is none yet).
+  std::string run_log(const std::string& deployment, const std::string& entry) const;
 
   /// Every program's log, for failure messages.
   std::string logs() const;
@@ -103,6 +126,7 @@ class Pipeline {
   std::mutex mutex_;
   std::map<std::string, std::unique_ptr<test::Child>> children_;
   std::optional<test::http::Connection> connection_;
+  std::vector<Acked> unacknowledged_;
   bool state_mounted_ = false;  // a tmpfs is mounted over state(): unmount in the destructor
 };
 
