@@ -291,7 +291,9 @@ TEST_CASE(
       30s);
   INFO(pipeline.logs());
   CHECK(paused);
-  std::this_thread::sleep_for(3s);  // several retries (back-off 0.1 s doubling)
+  // Several retries (back-off 0.1 s doubling). What is checked next must hold for as long as the
+  // disk is full, whatever the timing: the pause only gives a bug the time to show.
+  std::this_thread::sleep_for(3s);
 
   // While full: every entry still in the inbox, byte-identical, and nothing else there (no
   // temporary); nothing in any queue or later folder; the ledger records no delivery as routed.
@@ -364,7 +366,9 @@ TEST_CASE(
       30s);
   INFO(pipeline.logs());
   CHECK(retrying);
-  std::this_thread::sleep_for(3s);  // several retries (back-off 0.25 s doubling)
+  // Several retries (back-off 0.25 s doubling). What is checked next must hold for as long as
+  // the disk is full, whatever the timing: the pause only gives a bug the time to show.
+  std::this_thread::sleep_for(3s);
 
   // While full: every entry still in its queue, byte-identical, nothing else there; nothing
   // taken (active/, done/, failed/ empty, no queue item claimed), no step run.
@@ -432,7 +436,7 @@ TEST_CASE(
         60s);
     INFO(pipeline.logs());
     CHECK(waiting);
-    std::this_thread::sleep_for(3s);
+    std::this_thread::sleep_for(3s);  // what follows holds while full, whatever the timing
     for (const auto& d : phase) {
       INFO(d.deployment);
       const std::vector<Drop> one{d};
@@ -481,8 +485,8 @@ TEST_CASE(
         },
         30s);
     CHECK(waiting);
-    std::this_thread::sleep_for(3s);
-    CHECK(pipeline.all_running());  // before the fix: the deployer had exited
+    std::this_thread::sleep_for(3s);  // what follows holds while full, whatever the timing
+    CHECK(pipeline.all_running());    // before the fix: the deployer had exited
     const std::vector<Drop> one{d};
     held += intact(layout.active("alpha"), one);
     CHECK(intact(layout.active("alpha"), one) == 1);
