@@ -228,6 +228,10 @@ TEST_CASE("the pipeline under PM2 deploys every push exactly once through kill -
       },
       30s, "PM2 to restart the router");
   remember_pids();
+  // One more push now that the router is back: on a loaded machine the pushes above may all be
+  // deployed while PM2 is still being asked about the router, and the kill below needs a run
+  // that has yet to start.
+  push("alpha");
 
   // ... and deployer-alpha is killed while it deploys: once its run log says the "work" step
   // (sleep 1) has started, so the kill lands inside that step, before the "record" step.
