@@ -8,6 +8,7 @@
 
 #include "common/log.hpp"
 #include "common/version.hpp"
+#include "common/write_all.hpp"
 
 namespace common {
 namespace {
@@ -16,13 +17,7 @@ namespace {
 void print_error(std::string_view program, std::string_view message) {
   const std::string line =
       log::escape_text(program) + ": error: " + log::escape_text(message) + "\n";
-  std::string_view rest = line;
-  while (!rest.empty()) {
-    const ssize_t n = ::write(STDERR_FILENO, rest.data(), rest.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    rest.remove_prefix(static_cast<std::size_t>(n));
-  }
+  (void)write_all(STDERR_FILENO, line);  // stderr gone: nothing is left to report to
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "common/timefmt.hpp"
+#include "common/write_all.hpp"
 
 namespace common::log {
 namespace {
@@ -76,16 +77,10 @@ void append_key(std::string& out, std::string_view key) {
   }
 }
 
-void write_all(std::string_view line) {
-  // One write(2) for the whole line; loops only if the kernel takes part of it (a full pipe).
-  while (!line.empty()) {
-    const ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return;  // stderr is gone: nothing sensible is left to report to
-    }
-    line.remove_prefix(static_cast<std::size_t>(n));
-  }
+// One write(2) for the whole line; write_all loops only if the kernel takes part of it (a full
+// pipe). An error means stderr is gone: nothing sensible is left to report to.
+void write_line(std::string_view line) {
+  (void)common::write_all(STDERR_FILENO, line);
 }
 
 }  // namespace
@@ -194,7 +189,7 @@ void write(Level level, std::string_view message, std::span<const Field> fields)
       std::lock_guard lock(s.program_mutex);
       program = s.program;
     }
-    write_all(format_line(std::chrono::system_clock::now(), level, program, message, fields));
+    write_line(format_line(std::chrono::system_clock::now(), level, program, message, fields));
   } catch (...) {
     // Out of memory while formatting: dropping one log line beats crashing the caller.
   }

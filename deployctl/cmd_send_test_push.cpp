@@ -13,6 +13,7 @@
 // itself: the receiver does.
 #include <iostream>
 
+#include "common/http_client.hpp"
 #include "common/secrets.hpp"
 #include "common/signature.hpp"
 #include "common/timefmt.hpp"
@@ -20,12 +21,23 @@
 #include "deployctl/commands.hpp"
 #include "deployctl/follow.hpp"
 #include "deployctl/git_info.hpp"
-#include "deployctl/http_post.hpp"
 #include "deployctl/lookup.hpp"
 #include "deployctl/push_payload.hpp"
 
 namespace deployctl {
 namespace {
+
+// The receiver listens on listen.host:listen.port without TLS (nginx does TLS in front of it).
+// "0.0.0.0" and "::" (listen on every address) mean this machine's loopback.
+common::Url receiver_url(const common::Config& config) {
+  common::Url url;
+  url.tls = false;
+  url.host = config.listen.host;
+  if (url.host.empty() || url.host == "0.0.0.0") url.host = "127.0.0.1";
+  if (url.host == "::") url.host = "::1";
+  url.port = std::to_string(config.listen.port);
+  return url;
+}
 
 struct SendOptions {
   std::string deployment;
@@ -89,8 +101,27 @@ int run_send(const Context& context, SendOptions options) {
       {"X-GitHub-Hook-Installation-Target-Type", "repository"},
       {"X-Hub-Signature-256", common::github_signature(secrets.front(), body)},
   };
-  const HttpAnswer answer = http_post(config.listen.host, config.listen.port, "/github-webhook",
-                                      headers, body, std::chrono::seconds(15));
+  common::HttpRequest request;
+  request.method = "POST";
+  request.url = receiver_url(config);
+  request.target = "/github-webhook";
+  request.headers = headers;
+  request.body = body;
+  request.timeout = std::chrono::seconds(15);
+  const std::string where =
+      (request.url.host.find(':') != std::string::npos ? "[" + request.url.host + "]"
+                                                       : request.url.host) +
+      ":" + request.url.port;
+  const auto sent = common::http_request_sync(request);
+  if (!sent.ok()) {
+    const std::string& error = sent.error().message;
+    if (error.starts_with("connect") || error.starts_with("resolve")) {
+      throw Failure("cannot connect to the receiver at " + where + ": " + error +
+                    " (is it running? `pm2 ls` shows it)");
+    }
+    throw Failure("the receiver at " + where + " did not answer: " + error);
+  }
+  const common::HttpResponse& answer = sent.value();
   std::string answer_body = answer.body;
   while (!answer_body.empty() && answer_body.back() == '\n') answer_body.pop_back();
   std::cout << "receiver answered " << answer.status << " " << answer.reason << ": " << answer_body

@@ -2,25 +2,32 @@
 #include "deployctl/git_info.hpp"
 
 #include <sstream>
-#include <system_error>
 
+#include "common/process.hpp"
 #include "common/validate.hpp"
 #include "deployctl/commands.hpp"
-#include "deployctl/subprocess.hpp"
 
 namespace deployctl {
 namespace {
 
 using namespace std::chrono_literals;
 
-const std::map<std::string, std::string>& git_env() {
-  static const std::map<std::string, std::string> env = {
+// git with our environment plus no terminal prompt, in the deployment's working tree.
+common::Command git(std::vector<std::string> args, const std::filesystem::path& cwd,
+                    std::chrono::milliseconds timeout) {
+  common::Command command;
+  command.argv = {"git"};
+  command.argv.insert(command.argv.end(), args.begin(), args.end());
+  command.cwd = cwd;
+  command.env = common::environment_with({
       {"GIT_TERMINAL_PROMPT", "0"},  // never wait for a password on a terminal
       {"GIT_ASKPASS", "true"},
       {"SSH_ASKPASS", "true"},
       {"LC_ALL", "C"},  // git's messages are quoted in our errors
-  };
-  return env;
+  });
+  command.timeout = timeout;
+  command.kill_grace = std::chrono::seconds(1);
+  return command;
 }
 
 std::string first_line(const std::string& text) {
@@ -46,18 +53,17 @@ std::string remote_tip(const common::Deployment& deployment) {
     throw Failure("cannot find " + what + ": the deployment's path " + deployment.path.string() +
                   " does not exist (give --sha)");
   }
-  ProcessResult result;
-  try {
-    // The remote was validated not to start with '-', so git cannot take it for an option.
-    result =
-        run_process({"git", "ls-remote", deployment.remote, ref}, deployment.path, git_env(), 30s);
-  } catch (const std::system_error& e) {
-    throw Failure("cannot find " + what + ": " + e.what());
-  }
-  if (result.timed_out)
-    throw Failure("cannot find " + what + ": git ls-remote timed out after 30s");
-  if (result.exit_code != 0) {
-    throw Failure("cannot find " + what + ": git ls-remote failed: " + first_line(result.err));
+  // The remote was validated not to start with '-', so git cannot take it for an option.
+  const auto result =
+      common::run_captured(git({"ls-remote", deployment.remote, ref}, deployment.path, 30s));
+  switch (result.outcome.ending) {
+    case common::Ending::exited:
+      if (result.outcome.exit_code == 0) break;
+      throw Failure("cannot find " + what + ": git ls-remote failed: " + first_line(result.err));
+    case common::Ending::timed_out:
+      throw Failure("cannot find " + what + ": git ls-remote timed out after 30s");
+    default:
+      throw Failure("cannot find " + what + ": git ls-remote " + result.outcome.describe());
   }
   for (const auto& line : split(result.out, '\n')) {
     const auto tab = line.find('\t');
@@ -73,10 +79,10 @@ std::optional<CommitInfo> commit_info(const common::Deployment& deployment,
   if (!common::valid_sha(sha)) return std::nullopt;
   try {
     // %x00-separated fields; the message (%B) last since it may contain anything but NUL.
-    const auto show = run_process(
-        {"git", "show", "-s", "--format=%T%x00%P%x00%an%x00%ae%x00%cn%x00%ce%x00%cI%x00%B", sha},
-        deployment.path, git_env(), 10s);
-    if (show.exit_code != 0) return std::nullopt;
+    const auto show = common::run_captured(
+        git({"show", "-s", "--format=%T%x00%P%x00%an%x00%ae%x00%cn%x00%ce%x00%cI%x00%B", sha},
+            deployment.path, 10s));
+    if (!show.outcome.succeeded()) return std::nullopt;
     std::vector<std::string> fields;
     std::string::size_type start = 0;
     for (int i = 0; i < 7; ++i) {
@@ -96,10 +102,10 @@ std::optional<CommitInfo> commit_info(const common::Deployment& deployment,
     info.message = show.out.substr(start);
     while (!info.message.empty() && info.message.back() == '\n') info.message.pop_back();
 
-    const auto diff = run_process(
-        {"git", "diff-tree", "-r", "--root", "--no-commit-id", "--name-status", "-z", sha},
-        deployment.path, git_env(), 10s);
-    if (diff.exit_code == 0) {
+    const auto diff = common::run_captured(
+        git({"diff-tree", "-r", "--root", "--no-commit-id", "--name-status", "-z", sha},
+            deployment.path, 10s));
+    if (diff.outcome.succeeded()) {
       const auto parts = split(diff.out, '\0');
       for (std::size_t i = 0; i + 1 < parts.size(); i += 2) {
         const char status = parts[i].empty() ? ' ' : parts[i][0];

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "common/log.hpp"
+#include "common/write_all.hpp"
 
 namespace deployctl {
 namespace {
@@ -19,13 +20,7 @@ constexpr std::string_view kProgram = "deployctl";
 void print_error(std::string_view message) {
   const std::string line =
       std::string(kProgram) + ": error: " + common::log::escape_text(message) + "\n";
-  std::string_view rest = line;
-  while (!rest.empty()) {
-    const ssize_t n = ::write(STDERR_FILENO, rest.data(), rest.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    rest.remove_prefix(static_cast<std::size_t>(n));
-  }
+  (void)common::write_all(STDERR_FILENO, line);
 }
 
 void add_commands(CLI::App& app, Context& context) {

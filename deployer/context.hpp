@@ -5,7 +5,6 @@
 // for a lost database happens in with_ledger, which yields to the event loop between attempts).
 #pragma once
 
-#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -17,12 +16,13 @@
 #include <type_traits>
 #include <vector>
 
+#include "common/backoff.hpp"
 #include "common/config.hpp"
 #include "common/ledger/ledger.hpp"
 #include "common/log.hpp"
+#include "common/stop.hpp"
 #include "deployer/errors.hpp"
 #include "deployer/status.hpp"
-#include "deployer/stop.hpp"
 #include "queue-layout/layout.hpp"
 
 namespace deployer {
@@ -31,7 +31,7 @@ struct Context {
   const common::Config& config;
   const common::Deployment& deployment;
   ledger::Ledger& ledger;
-  StopSignal& stop;
+  common::StopSignal& stop;
   StatusReporter* statuses;           // null when no GitHub token is configured
   std::vector<std::string> base_env;  // the process environment without the deployer's secrets
 
@@ -52,7 +52,7 @@ struct Context {
 };
 
 /// Sleeps `duration` on the event loop; returns early (without throwing) when stop is requested.
-boost::asio::awaitable<void> pause(StopSignal& stop, std::chrono::milliseconds duration);
+boost::asio::awaitable<void> pause(common::StopSignal& stop, std::chrono::milliseconds duration);
 
 /// Calls `call()` (a ledger operation) until it does not throw ledger::Unavailable, waiting
 /// with capped exponential back-off (0.25 s doubling to 10 s) in between. The entry being
@@ -64,7 +64,7 @@ template <typename Call>
 boost::asio::awaitable<std::invoke_result_t<Call&>> with_ledger(Context& context,
                                                                 const char* operation, Call call) {
   using Value = std::invoke_result_t<Call&>;
-  auto backoff = std::chrono::milliseconds(250);
+  common::Backoff backoff(std::chrono::milliseconds(250), std::chrono::seconds(10));
   bool waiting = false;
   for (;;) {
     if (context.stop.requested()) throw Stopped();
@@ -94,8 +94,7 @@ boost::asio::awaitable<std::invoke_result_t<Call&>> with_ledger(Context& context
           "ledger unavailable: waiting for it, nothing is lost",
           {{"deployment", context.deployment.name}, {"operation", operation}, {"error", problem}});
     }
-    co_await pause(context.stop, backoff);
-    backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(10));
+    co_await pause(context.stop, backoff.next());
   }
 }
 

@@ -17,6 +17,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "common/write_all.hpp"
 #include "deployer/git.hpp"
 #include "deployer/intake.hpp"
 #include "deployer/moves.hpp"
@@ -100,16 +101,9 @@ std::error_code write_changed(const std::filesystem::path& file,
   for (const auto& p : paths) text += p + "\n";
   int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
   if (fd < 0) return {errno, std::generic_category()};
-  std::string_view rest = text;
-  while (!rest.empty()) {
-    ssize_t n = ::write(fd, rest.data(), rest.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int error = n < 0 ? errno : EIO;
-      ::close(fd);
-      return {error, std::generic_category()};
-    }
-    rest.remove_prefix(static_cast<std::size_t>(n));
+  if (const std::error_code ec = common::write_all(fd, text)) {
+    ::close(fd);
+    return ec;
   }
   if (::close(fd) != 0) return {errno, std::generic_category()};
   return {};

@@ -3,9 +3,9 @@
 
 #include <fstream>
 
+#include "common/process.hpp"
 #include "common/validate.hpp"
 #include "deployer/errors.hpp"
-#include "deployer/process.hpp"
 
 namespace deployer {
 
@@ -31,7 +31,7 @@ std::vector<std::string> to_vector(const std::deque<std::string>& lines) {
 }  // namespace
 
 Git::Git(std::filesystem::path work_tree, std::vector<std::string> env, RunLog& log,
-         StopSignal& stop)
+         common::StopSignal& stop)
     : work_tree_(std::move(work_tree)), env_(std::move(env)), log_(log), stop_(stop) {
   env_.emplace_back("GIT_TERMINAL_PROMPT=0");
   env_.emplace_back("LC_ALL=C");
@@ -39,7 +39,7 @@ Git::Git(std::filesystem::path work_tree, std::vector<std::string> env, RunLog& 
 
 boost::asio::awaitable<Git::Result> Git::git(std::vector<std::string> args, bool log_output,
                                              bool capture, std::chrono::seconds timeout) {
-  Command command;
+  common::Command command;
   command.argv.reserve(args.size() + 1);
   command.argv.emplace_back("git");
   for (auto& a : args) command.argv.push_back(std::move(a));
@@ -56,18 +56,18 @@ boost::asio::awaitable<Git::Result> Git::git(std::vector<std::string> args, bool
     log_.note(shown);
     log_.clear_tail();
   }
-  OutputSink sink = [&](std::string_view chunk) {
+  common::OutputSink sink = [&](std::string_view chunk) {
     if (capture) result.output.append(chunk);
     if (log_output) log_.output(chunk);
   };
-  Outcome outcome = co_await run_command(command, sink, stop_);
+  common::Outcome outcome = co_await common::run_command(command, sink, stop_);
   if (log_output) log_.end_output();
-  if (outcome.ending == Ending::stopped) throw Stopped();
-  if (outcome.ending == Ending::spawn_failed) {
+  if (outcome.ending == common::Ending::stopped) throw Stopped();
+  if (outcome.ending == common::Ending::spawn_failed) {
     throw DeployFailure(shown, outcome.describe());
   }
   if (log_output) result.tail = to_vector(log_.tail());
-  if (outcome.ending != Ending::exited) {
+  if (outcome.ending != common::Ending::exited) {
     throw DeployFailure(shown, outcome.describe(), std::nullopt, result.tail);
   }
   result.exit_code = outcome.exit_code;

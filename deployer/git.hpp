@@ -17,15 +17,16 @@
 #include <string>
 #include <vector>
 
+#include "common/stop.hpp"
 #include "deployer/run_log.hpp"
-#include "deployer/stop.hpp"
 
 namespace deployer {
 
 class Git {
  public:
   /// `env` is the complete environment for git (the deployer's own, usually).
-  Git(std::filesystem::path work_tree, std::vector<std::string> env, RunLog& log, StopSignal& stop);
+  Git(std::filesystem::path work_tree, std::vector<std::string> env, RunLog& log,
+      common::StopSignal& stop);
 
   /// Makes sure `sha` is present, fetching from `remote` (a remote name or a URL/path) only when
   /// it is not here yet: first the remote's configured refspecs (or its HEAD for a URL), then
@@ -58,7 +59,7 @@ class Git {
  private:
   struct Result {
     int exit_code = -1;
-    std::string output;  // captured when asked
+    std::string output;             // captured when asked
     std::vector<std::string> tail;  // the run log's last lines: logged calls only
   };
   /// The commit HEAD names, "" when there is none.
@@ -69,7 +70,7 @@ class Git {
   std::filesystem::path work_tree_;
   std::vector<std::string> env_;
   RunLog& log_;
-  StopSignal& stop_;
+  common::StopSignal& stop_;
   // Commits seen present in this repository (has_commit, is_ancestor): git does not delete
   // commits during a deploy, so each is asked about once.
   std::set<std::string> known_commits_;

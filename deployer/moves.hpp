@@ -11,7 +11,6 @@
 // std::runtime_error naming both paths: an operator must look.
 #pragma once
 
-#include <algorithm>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <filesystem>
@@ -20,8 +19,8 @@
 #include <system_error>
 #include <vector>
 
+#include "common/backoff.hpp"
 #include "common/log.hpp"
-
 #include "deployer/context.hpp"
 #include "deployer/failure_report.hpp"
 
@@ -38,7 +37,7 @@ boost::asio::awaitable<std::error_code> retry_while_passing(Context& context,
                                                             std::string_view message,
                                                             std::vector<common::log::Field> fields,
                                                             Attempt attempt, Passing passing) {
-  auto backoff = std::chrono::milliseconds(250);
+  common::Backoff backoff(std::chrono::milliseconds(250), std::chrono::seconds(30));
   bool waiting = false;
   for (;;) {
     const std::error_code ec = attempt();
@@ -56,8 +55,7 @@ boost::asio::awaitable<std::error_code> retry_while_passing(Context& context,
       common::log::write(common::log::Level::error, message, fields);
     }
     if (context.stop.requested()) throw Stopped();
-    co_await pause(context.stop, backoff);
-    backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(30));
+    co_await pause(context.stop, backoff.next());
   }
 }
 

@@ -10,6 +10,7 @@
 
 #include "common/log.hpp"
 #include "common/timefmt.hpp"
+#include "common/write_all.hpp"
 
 namespace deployer {
 
@@ -41,20 +42,9 @@ void RunLog::write_line(std::string_view marker, std::string_view text) {
     line += text;
   }
   line += '\n';
-  std::string_view rest = line;
-  while (!rest.empty()) {
-    ssize_t n = ::write(fd_, rest.data(), rest.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      if (!write_failed_) {
-        write_failed_ = true;
-        common::log::error(
-            "cannot write run log",
-            {{"file", path_.string()}, {"error", std::generic_category().message(errno)}});
-      }
-      return;
-    }
-    rest.remove_prefix(static_cast<std::size_t>(n));
+  if (const std::error_code ec = common::write_all(fd_, line); ec && !write_failed_) {
+    write_failed_ = true;
+    common::log::error("cannot write run log", {{"file", path_.string()}, {"error", ec.message()}});
   }
 }
 

@@ -133,14 +133,15 @@ asio::awaitable<void> main_loop(Context& context) {
 
 std::unique_ptr<StatusReporter> make_statuses(const common::Config& config,
                                               const common::Deployment& deployment,
-                                              asio::any_io_executor executor, StopSignal& stop) {
+                                              asio::any_io_executor executor,
+                                              common::StopSignal& stop) {
   std::optional<std::string> token = common::github_token(config);
   if (!token) {
     common::log::info("no GitHub token configured: commit statuses are not posted",
                       {{"deployment", deployment.name}});
     return nullptr;
   }
-  auto url = parse_url(config.github.api_url);
+  auto url = common::parse_url(config.github.api_url);
   if (!url.ok()) {
     throw std::runtime_error(config.file.string() + ": github.api_url: " + url.error().message);
   }
@@ -171,7 +172,7 @@ int run(const common::Config& config, const std::string& name) {
   ledger::Ledger ledger(common::database_url(config));
 
   asio::io_context io;
-  StopSignal stop;
+  common::StopSignal stop;
   auto statuses = make_statuses(config, deployment, io.get_executor(), stop);
   Context context{config,
                   deployment,

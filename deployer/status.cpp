@@ -5,6 +5,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/backoff.hpp"
 #include "common/log.hpp"
 
 namespace deployer {
@@ -52,7 +53,7 @@ std::string status_body(StatusState state, std::string_view description, std::st
 }
 
 StatusReporter::StatusReporter(asio::any_io_executor executor, StatusSettings settings,
-                               StopSignal& stop)
+                               common::StopSignal& stop)
     : settings_(std::move(settings)), stop_(stop), wake_(executor) {
   wake_.expires_at(std::chrono::steady_clock::time_point::max());
 }
@@ -86,19 +87,25 @@ asio::awaitable<void> StatusReporter::run() {
 }
 
 asio::awaitable<bool> StatusReporter::send(const Item& item) {
-  const std::string target = "/repos/" + settings_.repository + "/statuses/" + item.sha;
-  const std::string body = status_body(item.state, item.description, settings_.context);
-  const std::vector<std::pair<std::string, std::string>> headers = {
+  common::HttpRequest request;
+  request.method = "POST";
+  request.url = settings_.api;
+  request.target = "/repos/" + settings_.repository + "/statuses/" + item.sha;
+  request.headers = {
       {"Authorization", "Bearer " + settings_.token},
       {"Accept", "application/vnd.github+json"},
+      {"Content-Type", "application/json"},
       {"X-GitHub-Api-Version", "2022-11-28"},
   };
-  auto backoff = settings_.first_backoff;
+  request.body = status_body(item.state, item.description, settings_.context);
+  request.timeout = settings_.attempt_timeout;
+  request.max_body = 4096;  // only ever quoted in an error
+  // Doubling from first_backoff; the cap only matters with many attempts.
+  common::Backoff backoff(settings_.first_backoff, std::chrono::minutes(1));
   asio::steady_timer pause(co_await asio::this_coro::executor);
   auto registration = stop_.on_stop([&pause] { pause.cancel(); });
   for (int attempt = 1; attempt <= settings_.attempts && !stop_.requested(); ++attempt) {
-    auto result =
-        co_await post_json(settings_.api, target, headers, body, settings_.attempt_timeout, stop_);
+    auto result = co_await common::http_request(request, stop_);
     if (stop_.requested()) break;  // cancelled by the shutdown; run() reports what is left
     std::string problem;
     bool retry = true;
@@ -127,9 +134,8 @@ asio::awaitable<bool> StatusReporter::send(const Item& item) {
          {"attempt", attempt},
          {"error", problem}});
     if (last) co_return true;  // given up: logged, dropped
-    pause.expires_after(backoff);
+    pause.expires_after(backoff.next());
     co_await pause.async_wait(use_nothrow);
-    backoff *= 2;
   }
   co_return false;  // stopped before it could be sent
 }

@@ -18,8 +18,8 @@
 #include <string>
 #include <string_view>
 
-#include "deployer/http_client.hpp"
-#include "deployer/stop.hpp"
+#include "common/http_client.hpp"
+#include "common/stop.hpp"
 
 namespace deployer {
 
@@ -27,7 +27,7 @@ enum class StatusState { pending, success, failure, error };
 std::string_view to_string(StatusState state);
 
 struct StatusSettings {
-  Url api;                 // GitHub's API base (config github.api_url)
+  common::Url api;         // GitHub's API base (config github.api_url)
   std::string token;       // never logged
   std::string repository;  // "owner/name"
   std::string context;     // "deploy/<deployment>"
@@ -43,7 +43,8 @@ std::string status_body(StatusState state, std::string_view description, std::st
 
 class StatusReporter {
  public:
-  StatusReporter(boost::asio::any_io_executor executor, StatusSettings settings, StopSignal& stop);
+  StatusReporter(boost::asio::any_io_executor executor, StatusSettings settings,
+                 common::StopSignal& stop);
 
   /// Queues a status for `sha`. Returns at once.
   void post(std::string sha, StatusState state, std::string description, std::string entry);
@@ -65,7 +66,7 @@ class StatusReporter {
   boost::asio::awaitable<bool> send(const Item& item);
 
   StatusSettings settings_;
-  StopSignal& stop_;
+  common::StopSignal& stop_;
   std::deque<Item> queue_;
   boost::asio::steady_timer wake_;
   bool busy_ = false;

@@ -2,9 +2,9 @@
 #include "deployer/steps.hpp"
 
 #include "common/log.hpp"
+#include "common/process.hpp"
 #include "deployer/errors.hpp"
 #include "deployer/glob.hpp"
-#include "deployer/process.hpp"
 
 namespace deployer {
 
@@ -12,8 +12,8 @@ bool step_applies(const common::Step& step, const std::vector<std::string>& chan
   return step.only_if_changed.empty() || any_match(step.only_if_changed, changed);
 }
 
-boost::asio::awaitable<void> run_steps(const StepsInput& input, RunLog& log, StopSignal& stop,
-                                       const StepRecorder& record) {
+boost::asio::awaitable<void> run_steps(const StepsInput& input, RunLog& log,
+                                       common::StopSignal& stop, const StepRecorder& record) {
   const auto& steps = input.deployment.steps;
   const std::string count = std::to_string(steps.size());
   for (std::size_t i = 0; i < steps.size(); ++i) {
@@ -30,7 +30,7 @@ boost::asio::awaitable<void> run_steps(const StepsInput& input, RunLog& log, Sto
       continue;
     }
 
-    Command command;
+    common::Command command;
     command.argv = step_argv(step, input.vars);
     command.cwd = input.deployment.path;
     command.env = step_environment(input.base_env, input.deployment, step, input.vars);
@@ -41,17 +41,17 @@ boost::asio::awaitable<void> run_steps(const StepsInput& input, RunLog& log, Sto
     common::log::info(
         "step started",
         {{"deployment", input.deployment.name}, {"entry", input.vars.entry}, {"step", step.name}});
-    const OutputSink sink = [&log](std::string_view chunk) { log.output(chunk); };
-    Outcome outcome = co_await run_command(command, sink, stop);
+    const common::OutputSink sink = [&log](std::string_view chunk) { log.output(chunk); };
+    common::Outcome outcome = co_await common::run_command(command, sink, stop);
     log.end_output();
     log.note(label + " " + outcome.describe());
 
     report.duration = outcome.duration;
-    if (outcome.ending == Ending::exited) report.exit_code = outcome.exit_code;
-    if (outcome.ending == Ending::stopped) throw Stopped();
+    if (outcome.ending == common::Ending::exited) report.exit_code = outcome.exit_code;
+    if (outcome.ending == common::Ending::stopped) throw Stopped();
     if (outcome.succeeded()) {
       report.result = StepReport::Result::succeeded;
-    } else if (outcome.ending == Ending::timed_out) {
+    } else if (outcome.ending == common::Ending::timed_out) {
       report.result = StepReport::Result::timeout;
     } else {
       report.result = StepReport::Result::failed;
@@ -65,7 +65,7 @@ boost::asio::awaitable<void> run_steps(const StepsInput& input, RunLog& log, Sto
     co_await record(report);
     if (!outcome.succeeded()) {
       std::string reason = outcome.describe();
-      if (outcome.ending == Ending::timed_out) {
+      if (outcome.ending == common::Ending::timed_out) {
         reason =
             "timed out after " + std::to_string(step.timeout.count()) + " s (process group killed)";
       }

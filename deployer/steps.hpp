@@ -17,9 +17,9 @@
 #include <vector>
 
 #include "common/config.hpp"
+#include "common/stop.hpp"
 #include "deployer/environment.hpp"
 #include "deployer/run_log.hpp"
-#include "deployer/stop.hpp"
 
 namespace deployer {
 
@@ -43,8 +43,8 @@ struct StepsInput {
 };
 
 /// Runs every step (see the file comment).
-boost::asio::awaitable<void> run_steps(const StepsInput& input, RunLog& log, StopSignal& stop,
-                                       const StepRecorder& record);
+boost::asio::awaitable<void> run_steps(const StepsInput& input, RunLog& log,
+                                       common::StopSignal& stop, const StepRecorder& record);
 
 /// Whether `step` must run for these changed paths (no globs, or one matching).
 bool step_applies(const common::Step& step, const std::vector<std::string>& changed);

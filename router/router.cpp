@@ -17,6 +17,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "common/backoff.hpp"
 #include "common/ledger/ledger.hpp"
 #include "common/log.hpp"
 #include "common/secrets.hpp"
@@ -24,7 +25,6 @@
 #include "queue-layout/recover.hpp"
 #include "queue-layout/scan.hpp"
 #include "queue-layout/watch.hpp"
-#include "router/backoff.hpp"
 #include "router/handle.hpp"
 
 namespace router {
@@ -87,7 +87,8 @@ class Loop {
   Handler handler_;
   asio::steady_timer timer_;
   queue_layout::Watcher* watcher_ = nullptr;
-  Backoff backoff_;
+  // 100 ms doubling to 5 s: a restarted PostgreSQL is noticed within 5 s.
+  common::Backoff backoff_{std::chrono::milliseconds(100), std::chrono::seconds(5)};
   std::string pause_reason_;  // empty while routing runs
   bool stopping_ = false;
 };

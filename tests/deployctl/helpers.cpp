@@ -5,7 +5,7 @@
 #include <stdexcept>
 
 #include "common/entry.hpp"
-#include "deployctl/subprocess.hpp"
+#include "common/process.hpp"
 #include "queue-layout/name.hpp"
 #include "tests/support/child.hpp"
 
@@ -15,9 +15,15 @@ Output deployctl(const std::vector<std::string>& args,
                  const std::map<std::string, std::string>& env) {
   std::vector<std::string> argv{test::bin("deployctl").string()};
   argv.insert(argv.end(), args.begin(), args.end());
-  const auto result = deployctl::run_process(argv, {}, env, std::chrono::seconds(60));
-  if (result.timed_out) throw std::runtime_error("deployctl timed out; stderr: " + result.err);
-  return Output{result.exit_code, result.out, result.err};
+  common::Command command;
+  command.argv = std::move(argv);
+  command.env = common::environment_with(env);
+  command.timeout = std::chrono::seconds(60);
+  const auto result = common::run_captured(command);
+  if (result.outcome.ending != common::Ending::exited) {
+    throw std::runtime_error("deployctl " + result.outcome.describe() + "; stderr: " + result.err);
+  }
+  return Output{result.outcome.exit_code, result.out, result.err};
 }
 
 int count_lines(const std::string& text) {

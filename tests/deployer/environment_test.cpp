@@ -6,7 +6,6 @@
 
 #include "common/config.hpp"
 #include "deployer/environment.hpp"
-#include "deployer/process.hpp"
 
 using namespace deployer;
 
@@ -93,18 +92,6 @@ TEST_CASE("the deployer's own secrets are not passed to steps", "[environment]")
                                 "GITHUB_TOKEN=kept", "PATH=/bin"};
   auto env = without_secrets(base, config);
   CHECK(env == std::vector<std::string>{"GITHUB_TOKEN=kept", "PATH=/bin"});
-}
-
-TEST_CASE("programs are looked up in the PATH of the step's environment", "[environment]") {
-  CHECK(resolve_program("sh", "/nonexistent:/bin", "/") == "/bin/sh");
-  CHECK(resolve_program("/bin/true", "", "/") == "/bin/true");
-  CHECK(resolve_program("./deploy.sh", "/bin", "/") == "./deploy.sh");
-  CHECK(resolve_program("no-such-program-here", "/bin:/usr/bin", "/").empty());
-  std::vector<std::string> env{"A=1", "PATH=/first", "PATH=/second"};
-  CHECK(env_value(env, "PATH") == "/second");
-  bool found = true;
-  CHECK(env_value(env, "MISSING", &found).empty());
-  CHECK_FALSE(found);
 }
 
 TEST_CASE("commands are displayed with quoting for the log", "[environment]") {

@@ -1,11 +1,10 @@
-// The JSON the deployer writes: the failure report beside a failed entry, the commit status body,
-// and the parsing of GitHub's API base URL.
+// The JSON the deployer writes: the failure report beside a failed entry and the commit status
+// body.
 #include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include "deployer/failure_report.hpp"
-#include "deployer/http_client.hpp"
 #include "deployer/status.hpp"
 #include "queue-layout/layout.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -67,30 +66,4 @@ TEST_CASE("the status body has state, context and a description of at most 140 b
   auto with_url = nlohmann::json::parse(
       status_body(StatusState::pending, "Deploying", "deploy/app", "https://ci.example.com/1"));
   CHECK(with_url["target_url"] == "https://ci.example.com/1");
-}
-
-TEST_CASE("API base URLs are split into scheme, host, port and path", "[report]") {
-  auto github = parse_url("https://api.github.com");
-  REQUIRE(github.ok());
-  CHECK(github->tls);
-  CHECK(github->host == "api.github.com");
-  CHECK(github->port == "443");
-  CHECK(github->path.empty());
-
-  auto enterprise = parse_url("http://ghe.example.com:8080/api/v3/");
-  REQUIRE(enterprise.ok());
-  CHECK_FALSE(enterprise->tls);
-  CHECK(enterprise->port == "8080");
-  CHECK(enterprise->path == "/api/v3");
-
-  auto v6 = parse_url("https://[::1]:8443");
-  REQUIRE(v6.ok());
-  CHECK(v6->host == "::1");
-  CHECK(v6->port == "8443");
-
-  CHECK_FALSE(parse_url("ftp://example.com").ok());
-  CHECK_FALSE(parse_url("https://").ok());
-  CHECK_FALSE(parse_url("https://user:pw@example.com").ok());
-  CHECK_FALSE(parse_url("https://example.com:99999").ok());
-  CHECK_FALSE(parse_url("https://example.com:port").ok());
 }

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <stdexcept>
 
-#include "deployctl/subprocess.hpp"
+#include "common/process.hpp"
 #include "tests/support/child.hpp"
 
 namespace e2e {
@@ -29,9 +29,15 @@ Pm2::~Pm2() {
 Pm2Result Pm2::run(const std::vector<std::string>& args) const {
   std::vector<std::string> argv{test::source("pm2/node_modules/.bin/pm2").string()};
   argv.insert(argv.end(), args.begin(), args.end());
-  const auto result = deployctl::run_process(argv, {}, env_, std::chrono::seconds(120));
-  if (result.timed_out) throw std::runtime_error("pm2 timed out: " + result.err);
-  return Pm2Result{result.exit_code, result.out, result.err};
+  common::Command command;
+  command.argv = std::move(argv);
+  command.env = common::environment_with(env_);
+  command.timeout = std::chrono::seconds(120);
+  const auto result = common::run_captured(command);
+  if (result.outcome.ending != common::Ending::exited) {
+    throw std::runtime_error("pm2 " + result.outcome.describe() + ": " + result.err);
+  }
+  return Pm2Result{result.outcome.exit_code, result.out, result.err};
 }
 
 std::vector<Pm2App> Pm2::apps() const {

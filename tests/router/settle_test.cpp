@@ -1,8 +1,9 @@
-// Unit tests of the router's small pure helpers: SettleTracker, Backoff, parse_utc_timestamp.
+// Unit tests of the router's small pure helpers: SettleTracker, common::Backoff,
+// parse_utc_timestamp.
 #include <catch2/catch.hpp>
 
+#include "common/backoff.hpp"
 #include "common/timefmt.hpp"
-#include "router/backoff.hpp"
 #include "router/settle.hpp"
 #include "router/timestamp.hpp"
 
@@ -45,16 +46,17 @@ TEST_CASE("forget and keep_only drop what the tracker knows") {
 }
 
 TEST_CASE("backoff doubles from 100 ms up to 5 s and starts over after a success") {
-  router::Backoff backoff;
-  CHECK_FALSE(backoff.failing());
+  common::Backoff backoff(100ms, 5s);
   std::vector<std::chrono::milliseconds> delays;
   for (int i = 0; i < 9; ++i) delays.push_back(backoff.next());
   CHECK(delays == std::vector<std::chrono::milliseconds>{100ms, 200ms, 400ms, 800ms, 1600ms, 3200ms,
                                                          5000ms, 5000ms, 5000ms});
-  CHECK(backoff.failing());
   backoff.reset();
-  CHECK_FALSE(backoff.failing());
   CHECK(backoff.next() == 100ms);
+  // A first delay above the cap is the cap.
+  common::Backoff capped(10s, 1s);
+  CHECK(capped.next() == 1s);
+  CHECK(capped.next() == 1s);
 }
 
 TEST_CASE("received_at timestamps read back exactly") {

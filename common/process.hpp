@@ -1,43 +1,51 @@
-// process.hpp: running one command (a deploy step, a git call) as a child process under Asio.
+// process.hpp: running one command (a deploy step, a git call, an operator's helper program) as a
+// child process under Asio.
 //
-// The child gets its own process group, stdin from /dev/null, stdout and stderr on one pipe
-// (so their order is kept) that is read with Asio and handed to a sink chunk by chunk, the given
-// working folder and exactly the given environment. No shell is involved: argv[0] is looked up in
-// the PATH of the child's environment when it has no '/', and every argv element reaches the
-// program as one literal argument.
+// The child gets its own process group, stdin from /dev/null, the given working folder and
+// exactly the given environment. stdout and stderr share one pipe (so their order is kept) unless
+// the caller asks for stderr separately; each pipe is read with Asio and handed to a sink chunk by
+// chunk. No shell is involved: argv[0] is looked up in the PATH of the child's environment when it
+// has no '/', and every argv element reaches the program as one literal argument. The child starts
+// with default signal dispositions and an empty signal mask, whatever the caller blocks.
 //
 // Ending: the child's exit is seen through a pidfd (pidfd_open + stream_descriptor). When the
-// timeout passes, or when stop is requested (SIGTERM to the deployer), the whole process group
+// timeout passes, or when stop is requested (SIGTERM to the program), the whole process group
 // gets SIGTERM and, after a grace period, SIGKILL; once the leader has exited the group gets a
 // final SIGKILL while the leader is still an unreaped zombie, so its group id cannot have been
-// reused and nothing the step started in its group survives (a grandchild sleeping forever is
-// gone too). A step that exits normally is not followed by a kill: processes it deliberately
+// reused and nothing the command started in its group survives (a grandchild sleeping forever is
+// gone too). A command that exits normally is not followed by a kill: processes it deliberately
 // moved to another session (pm2's daemon) are left alone. Output still arriving after the leader
 // exited is read for a short drain period; a pipe held open by such a survivor is then abandoned.
 //
 // Contract: when run_command returns, the child has been reaped and no descriptor is left open.
-// A crash of the deployer leaves the child running in its group (it is not our child any more);
-// the entry stays in active/ and is run again on restart.
+// A crash of the caller leaves the child running in its group (it is not our child any more); the
+// deployer's entry stays in active/ and is run again on restart.
 #pragma once
 
 #include <sys/types.h>
 
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <cstddef>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "deployer/stop.hpp"
+#include "common/stop.hpp"
 
-namespace deployer {
+namespace common {
 
+/// What to run and how. Every field has a default that keeps the behaviour described above, so a
+/// field added later (a user to run as, a wider kill) changes nothing for callers that ignore it.
 struct Command {
   std::vector<std::string> argv;
+  /// The child's working folder; empty: the caller's own. One that does not exist is a
+  /// spawn failure naming it.
   std::filesystem::path cwd;
-  /// The complete environment of the child, "NAME=value" each.
+  /// The complete environment of the child, "NAME=value" each (see environment_with()).
   std::vector<std::string> env;
   std::chrono::milliseconds timeout{std::chrono::minutes(15)};
   /// Between SIGTERM and SIGKILL on a timeout.
@@ -71,19 +79,45 @@ struct Outcome {
 /// Receives the child's output as it arrives (arbitrary chunks, not lines).
 using OutputSink = std::function<void(std::string_view)>;
 
+/// Where the child's output goes. Without `err`, stdout and stderr share one pipe and both reach
+/// `out` in the order written; with `err`, stderr has its own pipe and sink.
+struct OutputSinks {
+  OutputSink out;
+  OutputSink err;
+};
+
 /// Runs `command` to its end (see the file comment). Never throws for the child's failures;
 /// they are described in the Outcome.
+boost::asio::awaitable<Outcome> run_command(const Command& command, const OutputSinks& sinks,
+                                            StopSignal& stop);
+
+/// The same with stdout and stderr together in one sink.
 boost::asio::awaitable<Outcome> run_command(const Command& command, const OutputSink& sink,
                                             StopSignal& stop);
+
+/// What run_captured collected.
+struct Captured {
+  Outcome outcome;
+  std::string out;  ///< stdout, at most max_output bytes (the rest is read and dropped)
+  std::string err;  ///< stderr, likewise
+};
+
+/// Runs `command` to its end on an io_context of its own, for synchronous callers (deployctl,
+/// tests) running a short helper program. Same contract as run_command; nothing can request a
+/// stop, so `command.timeout` is what bounds it.
+Captured run_captured(const Command& command, std::size_t max_output = std::size_t{1} << 20);
+
+/// This process's environment with `overrides` (NAME -> value) replacing or adding variables.
+std::vector<std::string> environment_with(const std::map<std::string, std::string>& overrides);
 
 /// The full path of `program` as execve would need it: itself when it contains '/', else the
 /// first executable file of that name in the colon-separated `path_variable`. Empty if none.
 std::string resolve_program(const std::string& program, std::string_view path_variable,
                             const std::filesystem::path& cwd);
 
-/// The value of NAME in an environment list of "NAME=value" strings, or nullopt-like empty
-/// string_view with found=false.
+/// The value of NAME in an environment list of "NAME=value" strings, or an empty string_view
+/// with *found = false.
 std::string_view env_value(const std::vector<std::string>& env, std::string_view name,
                            bool* found = nullptr);
 
-}  // namespace deployer
+}  // namespace common

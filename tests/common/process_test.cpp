@@ -1,22 +1,25 @@
-// run_command with real child processes: output capture, exit statuses, the working folder and
-// environment, a timeout killing the whole process group (grandchildren included, even ones that
-// ignore SIGTERM), a stop request, and a survivor holding the pipe open not blocking the run.
+// common::run_command with real child processes: output capture (together or stdout and stderr
+// apart), exit statuses, the working folder and environment, a timeout killing the whole process
+// group (grandchildren included, even ones that ignore SIGTERM), a stop request, a survivor holding
+// the pipe open not blocking the run; run_captured and the environment helpers.
 #include <catch2/catch.hpp>
 
 #include <signal.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_future.hpp>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 
-#include "deployer/process.hpp"
+#include "common/process.hpp"
 #include "tests/support/child.hpp"
 #include "tests/support/temp_dir.hpp"
 
-using namespace deployer;
+using namespace common;
 using namespace std::chrono_literals;
 
 namespace {
@@ -164,4 +167,71 @@ TEST_CASE("a child killed by a signal is reported as such", "[process]") {
   CHECK(ran.outcome.ending == Ending::signaled);
   CHECK(ran.outcome.signal == SIGSEGV);
   CHECK(ran.outcome.describe().find("SIGSEGV") != std::string::npos);
+}
+
+TEST_CASE("programs are looked up in the PATH of the step's environment", "[process]") {
+  CHECK(resolve_program("sh", "/nonexistent:/bin", "/") == "/bin/sh");
+  CHECK(resolve_program("/bin/true", "", "/") == "/bin/true");
+  CHECK(resolve_program("./deploy.sh", "/bin", "/") == "./deploy.sh");
+  CHECK(resolve_program("no-such-program-here", "/bin:/usr/bin", "/").empty());
+  std::vector<std::string> env{"A=1", "PATH=/first", "PATH=/second"};
+  CHECK(env_value(env, "PATH") == "/second");
+  bool found = true;
+  CHECK(env_value(env, "MISSING", &found).empty());
+  CHECK_FALSE(found);
+}
+
+TEST_CASE("stdout and stderr can be read apart", "[process]") {
+  boost::asio::io_context io;
+  std::string out, err;
+  StopSignal stop;
+  const OutputSinks sinks{[&out](std::string_view c) { out.append(c); },
+                          [&err](std::string_view c) { err.append(c); }};
+  // The command must outlive the coroutine: run_command keeps a reference.
+  const Command command = shell("echo one; echo two >&2; echo three; exit 4");
+  auto future =
+      boost::asio::co_spawn(io, run_command(command, sinks, stop), boost::asio::use_future);
+  io.run();
+  const Outcome outcome = future.get();
+  CHECK(outcome.ending == Ending::exited);
+  CHECK(outcome.exit_code == 4);
+  CHECK(out == "one\nthree\n");
+  CHECK(err == "two\n");
+}
+
+TEST_CASE("run_captured runs synchronously, bounds what it keeps and honours the timeout",
+          "[process]") {
+  Command command = shell("head -c 5000 /dev/zero | tr '\\0' x; echo oops >&2");
+  auto captured = run_captured(command, 1000);
+  CHECK(captured.outcome.succeeded());
+  CHECK(captured.out == std::string(1000, 'x'));
+  CHECK(captured.err == "oops\n");
+
+  Command slow = shell("sleep 1000");
+  slow.timeout = 300ms;
+  slow.kill_grace = 100ms;
+  const auto start = std::chrono::steady_clock::now();
+  CHECK(run_captured(slow).outcome.ending == Ending::timed_out);
+  CHECK(std::chrono::steady_clock::now() - start < 5s);
+}
+
+TEST_CASE("an empty working folder means the caller's own", "[process]") {
+  Command command = shell("pwd", "");
+  auto captured = run_captured(command);
+  REQUIRE(captured.outcome.succeeded());
+  CHECK(captured.out == std::filesystem::current_path().string() + "\n");
+}
+
+TEST_CASE("environment_with keeps this process's variables and overrides the named ones",
+          "[process]") {
+  ::setenv("PROCESS_TEST_KEPT", "kept", 1);
+  ::setenv("PROCESS_TEST_REPLACED", "old", 1);
+  const auto env =
+      environment_with({{"PROCESS_TEST_REPLACED", "new"}, {"PROCESS_TEST_ADDED", "a"}});
+  CHECK(env_value(env, "PROCESS_TEST_KEPT") == "kept");
+  CHECK(env_value(env, "PROCESS_TEST_REPLACED") == "new");
+  CHECK(env_value(env, "PROCESS_TEST_ADDED") == "a");
+  CHECK(std::count_if(env.begin(), env.end(), [](const std::string& e) {
+          return e.starts_with("PROCESS_TEST_REPLACED=");
+        }) == 1);
 }

@@ -1,4 +1,4 @@
-// stop.hpp: the deployer's "please stop now" flag, shared by everything that may have to be
+// stop.hpp: a program's "please stop now" flag, shared by everything that may have to be
 // interrupted on SIGTERM/SIGINT (a running step, a git fetch, a ledger back-off, a status post).
 //
 // Single-threaded by design: request() and every callback run on the io_context's one thread.
@@ -11,7 +11,7 @@
 #include <functional>
 #include <map>
 
-namespace deployer {
+namespace common {
 
 class StopSignal {
  public:
@@ -64,4 +64,4 @@ class StopSignal {
   std::map<std::uint64_t, std::function<void()>> callbacks_;
 };
 
-}  // namespace deployer
+}  // namespace common

@@ -1,5 +1,5 @@
 // process.cpp: posix_spawn + pidfd + Asio pipe reading; see process.hpp for the contract.
-#include "deployer/process.hpp"
+#include "common/process.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -8,18 +8,24 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
 #include <cerrno>
 #include <cstring>
 #include <optional>
 
-namespace deployer {
+extern char** environ;
+
+namespace common {
 namespace {
 
 namespace asio = boost::asio;
@@ -33,20 +39,21 @@ std::string errno_text(int error) {
 
 struct Spawned {
   pid_t pid = -1;
-  int output = -1;  // read end of the child's stdout+stderr pipe
+  int output = -1;  // read end of the child's stdout pipe (and stderr's, when not separate)
+  int errors = -1;  // read end of the child's stderr pipe when separate, else -1
   int pidfd = -1;
   std::string error;
 };
 
 // Starts the child. On failure everything opened here is closed again and `error` says why.
-Spawned spawn_child(const Command& command) {
+Spawned spawn_child(const Command& command, bool separate_stderr) {
   Spawned result;
   if (command.argv.empty()) {
     result.error = "empty command";
     return result;
   }
   std::error_code ec;
-  if (!std::filesystem::is_directory(command.cwd, ec)) {
+  if (!command.cwd.empty() && !std::filesystem::is_directory(command.cwd, ec)) {
     result.error = "working folder " + command.cwd.string() + " does not exist";
     return result;
   }
@@ -58,10 +65,17 @@ Spawned spawn_child(const Command& command) {
   }
 
   int pipe_fds[2];
+  int error_fds[2] = {-1, -1};
   // O_CLOEXEC on both ends: only the dup2'ed copies (fd 1 and 2) reach the child, so no other
   // process ever holds the write end and EOF means "the child's group closed its output".
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
     result.error = "pipe: " + errno_text(errno);
+    return result;
+  }
+  if (separate_stderr && ::pipe2(error_fds, O_CLOEXEC) != 0) {
+    result.error = "pipe: " + errno_text(errno);
+    ::close(pipe_fds[0]);
+    ::close(pipe_fds[1]);
     return result;
   }
 
@@ -80,14 +94,14 @@ Spawned spawn_child(const Command& command) {
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 2);
-  posix_spawn_file_actions_addchdir_np(&actions, command.cwd.c_str());
+  posix_spawn_file_actions_adddup2(&actions, separate_stderr ? error_fds[1] : pipe_fds[1], 2);
+  if (!command.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, command.cwd.c_str());
 
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   // Own process group (pgid = pid): a timeout or a stop kills the step and everything it started
   // in that group with one kill(-pgid). Default signal dispositions and an empty mask, so the
-  // deployer's own signal handling never leaks into a step.
+  // caller's own signal handling never leaks into a step.
   posix_spawnattr_setflags(&attr,
                            POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   posix_spawnattr_setpgroup(&attr, 0);
@@ -102,13 +116,16 @@ Spawned spawn_child(const Command& command) {
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   ::close(pipe_fds[1]);
+  if (separate_stderr) ::close(error_fds[1]);
   if (rc != 0) {
     ::close(pipe_fds[0]);
+    if (separate_stderr) ::close(error_fds[0]);
     result.error = "cannot start " + program + ": " + errno_text(rc);
     return result;
   }
   result.pid = pid;
   result.output = pipe_fds[0];
+  result.errors = error_fds[0];
   result.pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   if (result.pidfd < 0) {
     // Without a pidfd we could not wait for it under Asio: do not leave it running unwatched.
@@ -117,6 +134,7 @@ Spawned spawn_child(const Command& command) {
     int status = 0;
     ::waitpid(pid, &status, 0);
     ::close(result.output);
+    if (result.errors >= 0) ::close(result.errors);
     result = Spawned{};
     result.error = "pidfd_open: " + errno_text(error);
   }
@@ -130,7 +148,7 @@ struct RunState {
   bool exited = false;
   bool timed_out = false;
   bool stopped = false;
-  bool reader_done = false;
+  int readers = 1;  // pipes still being read
   bool stop_reading = false;
 };
 
@@ -142,8 +160,7 @@ asio::awaitable<void> read_output(asio::posix::stream_descriptor& pipe, const Ou
     if (n > 0 && sink) sink(std::string_view(buffer.data(), n));
     if (ec) break;  // EOF, or cancelled after the drain period
   }
-  state.reader_done = true;
-  drain.cancel();
+  if (--state.readers == 0) drain.cancel();
 }
 
 asio::awaitable<void> wait_exit(asio::posix::stream_descriptor& pidfd, RunState& state) {
@@ -183,8 +200,10 @@ asio::awaitable<void> supervise(const Command& command, RunState& state, StopSig
 
 asio::awaitable<void> watch_child(const Command& command, RunState& state, StopSignal& stop,
                                   asio::posix::stream_descriptor& pidfd,
-                                  asio::posix::stream_descriptor& pipe, asio::steady_timer& drain,
-                                  Clock::time_point deadline, int& wait_status) {
+                                  asio::posix::stream_descriptor& pipe,
+                                  std::optional<asio::posix::stream_descriptor>& errors,
+                                  asio::steady_timer& drain, Clock::time_point deadline,
+                                  int& wait_status) {
   co_await (wait_exit(pidfd, state) || supervise(command, state, stop, deadline));
   if (state.timed_out || state.stopped) {
     // The leader is a zombie, so its pid is still the group's id and cannot name another group:
@@ -195,14 +214,15 @@ asio::awaitable<void> watch_child(const Command& command, RunState& state, StopS
   while (::waitpid(state.pid, &status, 0) < 0 && errno == EINTR) {
   }
   wait_status = status;
-  if (!state.reader_done) {
+  if (state.readers > 0) {
     drain.expires_after(command.drain);
     co_await drain.async_wait(use_nothrow);
   }
-  if (!state.reader_done) {
-    // Something outside the group (or a survivor of a normal exit) still holds the pipe open.
+  if (state.readers > 0) {
+    // Something outside the group (or a survivor of a normal exit) still holds a pipe open.
     state.stop_reading = true;
     pipe.cancel();
+    if (errors) errors->cancel();
   }
 }
 
@@ -287,7 +307,7 @@ std::string resolve_program(const std::string& program, std::string_view path_va
   return {};
 }
 
-asio::awaitable<Outcome> run_command(const Command& command, const OutputSink& sink,
+asio::awaitable<Outcome> run_command(const Command& command, const OutputSinks& sinks,
                                      StopSignal& stop) {
   auto executor = co_await asio::this_coro::executor;
   auto started = Clock::now();
@@ -296,21 +316,31 @@ asio::awaitable<Outcome> run_command(const Command& command, const OutputSink& s
     outcome.ending = Ending::stopped;
     co_return outcome;
   }
-  Spawned child = spawn_child(command);
+  const bool separate = static_cast<bool>(sinks.err);
+  Spawned child = spawn_child(command, separate);
   if (child.pid < 0) {
     outcome.ending = Ending::spawn_failed;
     outcome.error = child.error;
     co_return outcome;
   }
   asio::posix::stream_descriptor pipe(executor, child.output);
+  std::optional<asio::posix::stream_descriptor> errors;
+  if (separate) errors.emplace(executor, child.errors);
   asio::posix::stream_descriptor pidfd(executor, child.pidfd);
   asio::steady_timer drain(executor);
   RunState state{child.pid};
+  state.readers = separate ? 2 : 1;
   int wait_status = 0;
   auto deadline = started + command.timeout;
 
-  co_await (read_output(pipe, sink, state, drain) &&
-            watch_child(command, state, stop, pidfd, pipe, drain, deadline, wait_status));
+  if (separate) {
+    co_await (read_output(pipe, sinks.out, state, drain) &&
+              read_output(*errors, sinks.err, state, drain) &&
+              watch_child(command, state, stop, pidfd, pipe, errors, drain, deadline, wait_status));
+  } else {
+    co_await (read_output(pipe, sinks.out, state, drain) &&
+              watch_child(command, state, stop, pidfd, pipe, errors, drain, deadline, wait_status));
+  }
 
   outcome.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
   if (WIFSIGNALED(wait_status)) outcome.signal = WTERMSIG(wait_status);
@@ -327,4 +357,39 @@ asio::awaitable<Outcome> run_command(const Command& command, const OutputSink& s
   co_return outcome;
 }
 
-}  // namespace deployer
+asio::awaitable<Outcome> run_command(const Command& command, const OutputSink& sink,
+                                     StopSignal& stop) {
+  co_return co_await run_command(command, OutputSinks{sink, nullptr}, stop);
+}
+
+Captured run_captured(const Command& command, std::size_t max_output) {
+  Captured captured;
+  auto keep = [max_output](std::string& to) {
+    return [&to, max_output](std::string_view chunk) {
+      to.append(chunk.substr(0, max_output - std::min(max_output, to.size())));
+    };
+  };
+  const OutputSinks sinks{keep(captured.out), keep(captured.err)};
+  StopSignal stop;  // never requested: the timeout bounds the run
+  asio::io_context io;
+  auto future = asio::co_spawn(io, run_command(command, sinks, stop), asio::use_future);
+  io.run();
+  captured.outcome = future.get();
+  return captured;
+}
+
+std::vector<std::string> environment_with(const std::map<std::string, std::string>& overrides) {
+  std::vector<std::string> out;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view entry(*e);
+    const auto eq = entry.find('=');
+    if (eq != std::string_view::npos && overrides.contains(std::string(entry.substr(0, eq)))) {
+      continue;
+    }
+    out.emplace_back(entry);
+  }
+  for (const auto& [name, value] : overrides) out.push_back(name + "=" + value);
+  return out;
+}
+
+}  // namespace common
