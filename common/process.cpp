@@ -359,7 +359,10 @@ asio::awaitable<Outcome> run_command(const Command& command, const OutputSinks& 
 
 asio::awaitable<Outcome> run_command(const Command& command, const OutputSink& sink,
                                      StopSignal& stop) {
-  co_return co_await run_command(command, OutputSinks{sink, nullptr}, stop);
+  // A named local, not a temporary in the co_await expression: GCC 12 destroys such temporaries
+  // twice.
+  const OutputSinks sinks{sink, nullptr};
+  co_return co_await run_command(command, sinks, stop);
 }
 
 Captured run_captured(const Command& command, std::size_t max_output) {
