@@ -33,7 +33,15 @@ die() {
 scripts/setup.sh
 
 # 2. Build. Configured once; later runs only rebuild what changed (cmake re-runs itself when a
-# CMakeLists.txt changed).
+# CMakeLists.txt changed). A cache written by a checkout in another folder (this one was moved or
+# copied) names that folder's absolute paths and would build there: it is thrown away.
+if [[ -f build/CMakeCache.txt ]]; then
+  cached_source=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' build/CMakeCache.txt)
+  if [[ "$cached_source" != "$(pwd)" && "$cached_source" != "$(pwd -P)" ]]; then
+    say "build/ was configured for $cached_source: configuring it again for $(pwd -P)"
+    rm -rf build/CMakeCache.txt build/CMakeFiles
+  fi
+fi
 if [[ ! -f build/CMakeCache.txt ]]; then
   say "configuring build/ (Release)"
   cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DDEPLOY_TESTS=OFF >/dev/null

@@ -10,6 +10,7 @@ packages=(
   libboost1.81-dev libpqxx-dev libpq-dev nlohmann-json3-dev libssl-dev libcli11-dev catch2
   postgresql-15 openssl
   clang libclang-rt-14-dev   # the libFuzzer smoke tests (tests/reliability)
+  clang-format               # scripts/format.sh --check (.ci/run with DEPLOY_FORMAT_CHECK=1)
   nginx certbot pebble sudo  # deploy-privileged and its tests (a real nginx, certbot against pebble)
 )
 # Optional extras for the benchmarks (scripts/setup.sh --bench).
