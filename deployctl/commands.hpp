@@ -48,5 +48,10 @@ void add_check_config(CLI::App& app, Context& context);
 void add_send_test_push(CLI::App& app, Context& context);
 /// `deployctl logs DEPLOYMENT [ENTRY]`: a deploy run's log (cmd_logs.cpp).
 void add_logs(CLI::App& app, Context& context);
+/// `deployctl rollback DEPLOYMENT [--to SHA|RELEASE] [--wait]`: a rollback entry
+/// (cmd_rollback.cpp).
+void add_rollback(CLI::App& app, Context& context);
+/// `deployctl releases DEPLOYMENT [--json]`: the kept releases (cmd_releases.cpp).
+void add_releases(CLI::App& app, Context& context);
 
 }  // namespace deployctl

@@ -32,6 +32,8 @@ void add_commands(CLI::App& app, Context& context) {
   add_status(app, context);
   add_enqueue(app, context);
   add_retry(app, context);
+  add_rollback(app, context);
+  add_releases(app, context);
   add_logs(app, context);
   add_send_test_push(app, context);
   add_check_config(app, context);

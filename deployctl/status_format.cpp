@@ -34,6 +34,13 @@ json run_json(const std::optional<ledger::Run>& run, bool with_error) {
   return out;
 }
 
+json releases_json(const std::optional<ReleaseStatus>& releases) {
+  if (!releases) return nullptr;
+  return {{"live", releases->live ? json(*releases->live) : json(nullptr)},
+          {"commit", releases->commit.empty() ? json(nullptr) : json(releases->commit)},
+          {"kept", releases->kept}};
+}
+
 json active_json(const std::optional<ActiveEntry>& active, Time now) {
   if (!active) return nullptr;
   return {
@@ -87,6 +94,7 @@ json to_json(const StatusReport& report) {
         {"failed",
          {{"count", d.failed.size()}, {"entries", d.failed}, {"strays", d.failed_strays}}},
         {"done", {{"count", d.done}}},
+        {"releases", releases_json(d.releases)},
     };
   }
   return {
@@ -135,6 +143,12 @@ std::string to_text(const StatusReport& report) {
     if (!d.failed_strays.empty()) out << "; " << d.failed_strays.size() << " quarantined file(s)";
     out << "\n";
     out << "  done:         " << d.done << "\n";
+    if (d.releases) {
+      out << "  release:      "
+          << (d.releases->live ? *d.releases->live + " (" + short_sha(d.releases->commit) + ")"
+                               : std::string("none live yet"))
+          << ", " << d.releases->kept << " kept (deployctl releases " << d.name << ")\n";
+    }
   }
   if (!report.database_reachable) {
     out << "\nnote: the ledger is not reachable, so last outcomes are not shown (folders only): "

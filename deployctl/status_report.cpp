@@ -9,6 +9,7 @@
 
 #include "common/entry.hpp"
 #include "common/ledger/ledger.hpp"
+#include "common/release_layout.hpp"
 #include "common/secrets.hpp"
 #include "queue-layout/layout.hpp"
 #include "queue-layout/read.hpp"
@@ -87,6 +88,16 @@ DeploymentStatus read_folders(const queue_layout::Layout& layout,
   status.failed = std::move(failed.entries);
   status.failed_strays = std::move(failed.strays);
   status.done = list(layout.done(deployment.name), notes).entries.size();
+  if (deployment.releases) {
+    const common::ReleaseLayout releases(deployment.path);
+    ReleaseStatus release;
+    std::error_code ec;
+    release.live = releases.live(ec);
+    if (ec) notes.push_back(releases.current().string() + ": " + ec.message());
+    if (release.live) release.commit = releases.revision(*release.live);
+    release.kept = releases.complete(ec).size();
+    status.releases = std::move(release);
+  }
   return status;
 }
 

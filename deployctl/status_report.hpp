@@ -33,6 +33,13 @@ struct ActiveEntry {
   std::optional<Time> since;
 };
 
+/// A release-mode deployment's releases, read from its folders (common/release_layout.hpp).
+struct ReleaseStatus {
+  std::optional<std::string> live;  ///< the release `current` names; absent before the first
+  std::string commit;               ///< the live release's REVISION, empty when none
+  std::size_t kept = 0;             ///< complete release folders
+};
+
 struct DeploymentStatus {
   std::string name;
   std::string repository;
@@ -44,6 +51,7 @@ struct DeploymentStatus {
   std::vector<std::string> failed;         ///< canonical entries in failed/<name>/ (retryable)
   std::vector<std::string> failed_strays;  ///< quarantined odd names in failed/<name>/
   std::size_t done = 0;                    ///< entries in done/<name>/
+  std::optional<ReleaseStatus> releases;   ///< release mode only
   std::optional<ledger::Run> last_success;
   std::optional<ledger::Run> last_failure;
 };

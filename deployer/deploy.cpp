@@ -17,11 +17,16 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "common/validate.hpp"
 #include "common/write_all.hpp"
 #include "deployer/git.hpp"
 #include "deployer/intake.hpp"
 #include "deployer/moves.hpp"
+#include "deployer/probe.hpp"
+#include "deployer/release.hpp"
 #include "deployer/run_log.hpp"
+#include "deployer/run_state.hpp"
+#include "deployer/staleness.hpp"
 #include "deployer/steps.hpp"
 #include "queue-layout/name.hpp"
 #include "queue-layout/retention.hpp"
@@ -161,184 +166,335 @@ boost::asio::awaitable<void> skip_entry(Context& context, RunLog& log, const std
   prune(context);
 }
 
-}  // namespace
+// The DEPLOY_* variables of this run's steps, preflight and activate steps.
+DeployVars vars_of(const Context& context, const RunState& state) {
+  DeployVars vars{context.deployment.name,    state.push().after, state.deployed.sha.value_or(""),
+                  state.push().ref,           state.delivery_id,  state.name,
+                  state.changed_file.string()};
+  if (state.layout) {
+    vars.release_mode = true;
+    vars.release_dir = state.layout->release(state.release).string();
+    vars.previous_release_dir =
+        state.live_before ? state.layout->release(*state.live_before).string() : std::string();
+    vars.root = state.layout->root().string();
+  }
+  return vars;
+}
 
-boost::asio::awaitable<void> deploy_entry(Context& context, const std::string& name) {
+// --- The stages ---------------------------------------------------------------------------------
+
+// take: the entry read (a broken one goes to failed/), a rollback's target found, the ledger
+// claim, the run log opened, coalescing. Nullopt when the entry was set aside.
+boost::asio::awaitable<std::optional<RunState>> take(Context& context, const std::string& name) {
   const common::Deployment& deployment = context.deployment;
   auto taken = read_push(context.active, name, context);
   if (!taken.ok()) {
     co_await reject_entry(context, context.active, name, taken.error().message);
-    co_return;
+    co_return std::nullopt;
   }
-  const common::Entry& entry = taken->entry;
-  const common::Push& push = taken->push;
-  std::optional<ledger::DeliveryKey> delivery;
-  if (entry.meta.id)
-    delivery = ledger::DeliveryKey{entry.meta.hook_id.value_or(""), *entry.meta.id};
-  const std::string delivery_id = entry.meta.id.value_or("");
-
-  auto trigger = co_await with_ledger(context, "claim", [&] {
-    return context.ledger.claim(deployment.name, name, push.after, push.ref, delivery);
+  RunState state;
+  state.name = name;
+  state.taken = std::move(taken.value());
+  if (state.taken.rollback) {
+    // The commit a rollback deploys is its target release's: found before the claim, which
+    // records it.
+    const common::ReleaseLayout layout(deployment.path);
+    std::error_code ec;
+    const auto live = layout.live(ec);
+    // A rollback run again after a crash keeps the target its first run chose (and claimed):
+    // "the release before the live one" may already be live and must not step back further.
+    auto to = state.taken.rollback->to;
+    const auto item = co_await with_ledger(
+        context, "queue_item", [&] { return context.ledger.queue_item(deployment.name, name); });
+    if (item && item->state == ledger::QueueState::running && common::valid_sha(item->sha)) {
+      to = item->sha;
+    }
+    auto target = common::rollback_target(layout, to, live);
+    if (!target.ok()) {
+      co_await reject_entry(context, context.active, name, "rollback: " + target.error().message,
+                            "", state.taken.push.ref);
+      co_return std::nullopt;
+    }
+    state.release = *target;
+    state.taken.push.after = layout.revision(state.release);
+  }
+  const common::Entry& entry = state.taken.entry;
+  const common::Push& push = state.taken.push;
+  if (entry.meta.id) {
+    state.delivery = ledger::DeliveryKey{entry.meta.hook_id.value_or(""), *entry.meta.id};
+  }
+  state.delivery_id = entry.meta.id.value_or("");
+  state.trigger = co_await with_ledger(context, "claim", [&] {
+    return context.ledger.claim(deployment.name, name, push.after, push.ref, state.delivery);
   });
-  const bool webhook = trigger == ledger::Trigger::webhook;
   common::log::info("entry taken", {{"deployment", deployment.name},
                                     {"entry", name},
-                                    {"delivery", delivery_id},
+                                    {"delivery", state.delivery_id},
                                     {"sha", push.after},
                                     {"ref", push.ref},
-                                    {"trigger", ledger::to_string(trigger)}});
-
-  const auto run_log = co_await open_run_log(context, context.logs / (name + ".log"));
-  RunLog& log = *run_log;
-  log.note("run started: " + push.ref + " at " + push.after + ", trigger " +
-           std::string(ledger::to_string(trigger)) +
-           (delivery_id.empty() ? std::string() : ", delivery " + delivery_id));
-
-  if (webhook && deployment.coalesce) {
+                                    {"trigger", ledger::to_string(state.trigger)}});
+  state.log = co_await open_run_log(context, context.logs / (name + ".log"));
+  if (state.taken.rollback) {
+    state.log->note("run started: rollback to release " + state.release + " (" + push.after +
+                    "), requested by " + state.taken.rollback->requested_by);
+  } else {
+    state.log->note(
+        "run started: " + push.ref + " at " + push.after + ", trigger " +
+        std::string(ledger::to_string(state.trigger)) +
+        (state.delivery_id.empty() ? std::string() : ", delivery " + state.delivery_id));
+  }
+  if (state.trigger == ledger::Trigger::webhook && deployment.coalesce) {
     if (auto newer = co_await newer_webhook_push(context, name)) {
-      co_await skip_entry(context, log, name, push, ledger::QueueState::superseded,
+      co_await skip_entry(context, *state.log, name, push, ledger::QueueState::superseded,
                           "superseded by the newer push " + *newer);
-      co_return;
+      co_return std::nullopt;
     }
   }
+  co_return std::move(state);
+}
 
-  const auto started = Clock::now();
+// prepare: git ready (the clone, or release mode's layout and store), the commit fetched, the
+// staleness rule (staleness.hpp), the run started, commit status pending. False when the entry
+// was recorded stale instead.
+boost::asio::awaitable<bool> prepare(Context& context, RunState& state) {
+  const common::Deployment& deployment = context.deployment;
+  const common::Push& push = state.push();
+  if (deployment.releases) {
+    co_await prepare_release(context, state);
+  } else {
+    state.git = std::make_unique<Git>(deployment.path, context.base_env, *state.log, context.stop);
+    co_await state.git->require_repository();
+  }
+  state.deployed = co_await with_ledger(
+      context, "deployed_state", [&] { return context.ledger.deployed_state(deployment.name); });
+  if (!state.is_rollback_entry())
+    co_await state.git->fetch(deployment.remote, push.ref, push.after);
+  const bool webhook = state.trigger == ledger::Trigger::webhook;
+  const auto judgement =
+      co_await judge_push(*state.git, deployment.remote, push, webhook, state.deployed);
+  if (!judgement.deploy) {
+    co_await skip_entry(context, *state.log, state.name, push, ledger::QueueState::stale,
+                        judgement.reason);
+    co_return false;
+  }
+  state.rollback_high_water = judgement.rollback_high_water;
+  if (state.is_rollback()) {
+    state.log->note("a rollback: " + push.after + " is older than the deployed commit " +
+                    state.deployed.sha.value_or("(none)"));
+  }
+  state.run = co_await with_ledger(context, "start_run", [&] {
+    return context.ledger.start_run(deployment.name, state.name, push.after, push.ref,
+                                    state.deployed.sha, state.delivery);
+  });
+  context.status(push.after, StatusState::pending,
+                 "Deploying " + short_sha(push.after) + " to " + deployment.name, state.name);
+  co_return true;
+}
+
+// build: the commit checked out and the changed paths listed, then the steps (in place: in the
+// deployment's path; release mode: a new release folder, see release.hpp). A rollback entry
+// builds nothing: its release is complete already.
+boost::asio::awaitable<void> build(Context& context, RunState& state) {
+  if (state.is_rollback_entry()) {
+    state.log->note("rollback: release " + state.release + " is complete, nothing to build");
+    co_return;
+  }
+  const common::Push& push = state.push();
+  if (state.layout) {
+    std::error_code ec;
+    for (const auto& gone : state.layout->clean_incomplete("", ec)) {
+      state.log->note("removed the incomplete release " + gone + " of an interrupted run");
+      co_await with_ledger(context, "release_removed",
+                           [&] { context.ledger.release_removed(context.deployment.name, gone); });
+    }
+    state.release = name_new_release(state);
+  }
+  const std::string previous = state.deployed.sha.value_or("");
+  if (state.layout) {
+    state.changed = co_await state.git->changed_files(previous, push.after);
+  } else {
+    state.changed = co_await checkout_and_list_changes(*state.git, previous, push.after);
+  }
+  state.changed_file = context.logs / (state.name + ".changed");
+  co_await write_changed_waiting(context, state.changed_file, state.changed);
+  state.log->note(std::to_string(state.changed.size()) + " changed path(s) since " +
+                  (previous.empty() ? std::string("the beginning") : short_sha(previous)) +
+                  ", listed in " + state.changed_file.string());
+
+  const ledger::RunId run_id = *state.run;
+  StepRecorder record = [&context,
+                         run_id](const StepReport& report) -> boost::asio::awaitable<void> {
+    co_await with_ledger(context, "record_step", [&] {
+      context.ledger.record_step(run_id, report.index, report.name, to_ledger(report.result),
+                                 report.exit_code, report.duration);
+    });
+  };
+  const DeployVars vars = vars_of(context, state);
+  if (state.layout) {
+    co_await build_release(context, state, vars, record);
+  } else {
+    // Named, never a braced temporary inside co_await: GCC 12 destroys such a temporary twice.
+    const StepsInput input{context.deployment, vars, state.changed, context.base_env};
+    co_await run_steps(input, *state.log, context.stop, record);
+  }
+}
+
+// switch, activate, verify: release mode only (in place the checkout was the switch).
+boost::asio::awaitable<void> switch_live(Context& context, RunState& state) {
+  if (state.layout) co_await switch_release(context, state);
+}
+
+boost::asio::awaitable<void> activate(Context& context, RunState& state) {
+  if (!state.layout || context.deployment.activate.empty()) co_return;
+  const DeployVars vars = vars_of(context, state);
+  co_await run_activate(context, state, vars,
+                        static_cast<int>(context.deployment.steps.size() + 1));
+}
+
+boost::asio::awaitable<void> verify(Context& context, RunState& state) {
+  if (!state.layout || !context.deployment.health_check) co_return;
+  co_await run_health_check(*context.deployment.health_check, state.push().after, *state.log,
+                            context.stop);
+}
+
+// A shutdown in the middle: the entry stays in active/ and runs again at the next start.
+void interrupted(Context& context, RunState& state) {
+  state.log->note(
+      "stopped by shutdown: the entry stays in active/ and runs again at the next start");
+  state.log->finish();
+  if (state.run) {
+    // Best effort and without waiting: shutdown must be prompt, and start_run closes an
+    // unfinished run as interrupted anyway when the entry runs again.
+    try {
+      context.ledger.finish_run(*state.run, ledger::RunOutcome::interrupted, "deployer stopped");
+    } catch (const std::exception& e) {
+      common::log::warn(
+          "could not record the interrupted run",
+          {{"deployment", context.deployment.name}, {"entry", state.name}, {"error", e.what()}});
+    }
+  }
+  common::log::warn("deploy interrupted by shutdown: the entry stays in active/",
+                    {{"deployment", context.deployment.name}, {"entry", state.name}});
+}
+
+// finish, success: releases kept per `keep`, a rollback recorded, the outcome, done/.
+// The outcome goes to the ledger before the entry leaves active/: a crash in between re-runs a
+// finished deploy (harmless), where the other order could leave a moved entry "running" forever.
+boost::asio::awaitable<void> succeed(Context& context, RunState& state) {
+  const common::Deployment& deployment = context.deployment;
+  const common::Push& push = state.push();
+  const std::string elapsed = seconds_text(RunState::Clock::now() - state.started);
+  if (state.layout) co_await retain_releases(context, state);
+  if (state.is_rollback()) {
+    ledger::RollbackRecord rollback;
+    rollback.deployment = deployment.name;
+    rollback.run = state.run;
+    rollback.kind = ledger::RollbackKind::operator_;
+    rollback.from_sha = state.deployed.sha;
+    rollback.to_sha = push.after;
+    rollback.from_release = state.live_before;
+    if (state.layout) rollback.to_release = state.release;
+    rollback.high_water_sha = state.rollback_high_water;
+    rollback.reason = state.is_rollback_entry()
+                          ? "deployctl rollback by " + state.taken.rollback->requested_by
+                          : "operator's entry of an older commit";
+    co_await with_ledger(context, "record_rollback",
+                         [&] { context.ledger.record_rollback(rollback); });
+  }
+  state.log->note((state.is_rollback() ? "rollback succeeded in " : "deploy succeeded in ") +
+                  elapsed);
+  state.log->finish();
+  co_await with_ledger(context, "finish_run", [&] {
+    context.ledger.finish_run(*state.run, ledger::RunOutcome::succeeded);
+  });
+  context.status(push.after, StatusState::success,
+                 "Deployed to " + deployment.name + " in " + elapsed, state.name);
+  common::log::info("deploy succeeded", {{"deployment", deployment.name},
+                                         {"entry", state.name},
+                                         {"delivery", state.delivery_id},
+                                         {"sha", push.after},
+                                         {"release", state.release},
+                                         {"duration", elapsed}});
+  co_await move_durably(context, context.active, context.done, state.name);
+  prune(context);
+}
+
+// finish, failure: in release mode `current` goes back (revert) or the unfinished release is
+// discarded; then the outcome, the error report, failed/.
+boost::asio::awaitable<void> fail(Context& context, RunState& state, const DeployFailure& failure) {
+  const common::Deployment& deployment = context.deployment;
+  const common::Push& push = state.push();
+  std::string error = failure.what();
+  if (state.layout && state.switched) {
+    error += "; " + co_await revert_release(context, state, failure.what());
+  } else if (state.layout) {
+    co_await discard_release(context, state, failure.what());
+    if (state.built) error += "; current unchanged";
+  }
+  const std::string elapsed = seconds_text(RunState::Clock::now() - state.started);
+  state.log->note("deploy failed after " + elapsed + ": " + error);
+  state.log->finish();
+  if (state.run) {
+    co_await with_ledger(context, "finish_run", [&] {
+      context.ledger.finish_run(*state.run, ledger::RunOutcome::failed, error);
+    });
+  } else {
+    co_await with_ledger(context, "mark", [&] {
+      context.ledger.mark(deployment.name, state.name, ledger::QueueState::failed, error,
+                          push.after, push.ref);
+    });
+  }
+  context.status(push.after, StatusState::failure,
+                 "Deploy to " + deployment.name + " failed: " + error, state.name);
+  common::log::warn("deploy failed", {{"deployment", deployment.name},
+                                      {"entry", state.name},
+                                      {"delivery", state.delivery_id},
+                                      {"sha", push.after},
+                                      {"error", error}});
+  FailureReport report;
+  report.entry = state.name;
+  report.deployment = deployment.name;
+  report.sha = push.after;
+  report.ref = push.ref;
+  report.stage = failure.stage;
+  if (failure.stage.starts_with("step ")) report.step = failure.stage.substr(5);
+  report.exit_code = failure.exit_code;
+  report.reason = error.substr(failure.stage.size() + 2);
+  report.output_tail = failure.output_tail;
+  report.log = state.log->path();
+  // The report first, then the move: an entry in failed/ never lacks its reason.
+  co_await publish_failure_durably(context, report);
+  co_await move_durably(context, context.active, context.failed, state.name);
+}
+
+}  // namespace
+
+boost::asio::awaitable<void> deploy_entry(Context& context, const std::string& name) {
+  auto state = co_await take(context, name);
+  if (!state) co_return;
   std::optional<DeployFailure> failure;
   bool stopped = false;
-  bool skipped = false;
-  std::optional<ledger::RunId> run;
-  std::optional<std::string> previous;
   // co_await is not allowed in a handler: the catch blocks only note what happened.
   try {
-    Git git(deployment.path, context.base_env, log, context.stop);
-    co_await git.require_repository();
-    previous = co_await with_ledger(context, "last_deployed_sha", [&] {
-      return context.ledger.last_deployed_sha(deployment.name);
-    });
-    if (webhook && previous) {
-      // Asked before the fetch: when both commits are here (a replay, a redelivery, a clone
-      // kept up to date), git's answer also proves the commit present and the fetch costs
-      // nothing. Otherwise it is asked again once the commit has been fetched.
-      std::optional<bool> stale = *previous == push.after;
-      if (!*stale) stale = co_await git.is_ancestor(push.after, *previous);
-      co_await git.fetch(deployment.remote, push.ref, push.after);
-      if (!stale) stale = (co_await git.is_ancestor(push.after, *previous)).value_or(false);
-      if (*stale) {
-        skipped = true;
-        co_await skip_entry(context, log, name, push, ledger::QueueState::stale,
-                            "commit " + short_sha(push.after) +
-                                (*previous == push.after ? " is" : " is an ancestor of") +
-                                " the deployed commit " + short_sha(*previous));
-      }
-    } else {
-      co_await git.fetch(deployment.remote, push.ref, push.after);
-    }
-    if (!skipped) {
-      run = co_await with_ledger(context, "start_run", [&] {
-        return context.ledger.start_run(deployment.name, name, push.after, push.ref, previous,
-                                        delivery);
-      });
-      context.status(push.after, StatusState::pending,
-                     "Deploying " + short_sha(push.after) + " to " + deployment.name, name);
-      auto changed = co_await checkout_and_list_changes(git, previous.value_or(""), push.after);
-      const auto changed_file = context.logs / (name + ".changed");
-      co_await write_changed_waiting(context, changed_file, changed);
-      log.note(std::to_string(changed.size()) + " changed path(s) since " +
-               (previous ? short_sha(*previous) : std::string("the beginning")) + ", listed in " +
-               changed_file.string());
-
-      DeployVars vars{deployment.name, push.after, previous.value_or(""), push.ref,
-                      delivery_id,     name,       changed_file.string()};
-      const ledger::RunId run_id = *run;
-      StepRecorder record = [&context,
-                             run_id](const StepReport& report) -> boost::asio::awaitable<void> {
-        co_await with_ledger(context, "record_step", [&] {
-          context.ledger.record_step(run_id, report.index, report.name, to_ledger(report.result),
-                                     report.exit_code, report.duration);
-        });
-      };
-      co_await run_steps(StepsInput{deployment, vars, changed, context.base_env}, log, context.stop,
-                         record);
-    }
+    if (!co_await prepare(context, *state)) co_return;
+    co_await build(context, *state);
+    co_await switch_live(context, *state);
+    co_await activate(context, *state);
+    co_await verify(context, *state);
   } catch (const DeployFailure& e) {
     failure = e;
   } catch (const Stopped&) {
     stopped = true;
   }
-  if (skipped && !stopped && !failure) co_return;
-
   if (stopped) {
-    log.note("stopped by shutdown: the entry stays in active/ and runs again at the next start");
-    log.finish();
-    if (run) {
-      // Best effort and without waiting: shutdown must be prompt, and start_run closes an
-      // unfinished run as interrupted anyway when the entry runs again.
-      try {
-        context.ledger.finish_run(*run, ledger::RunOutcome::interrupted, "deployer stopped");
-      } catch (const std::exception& e) {
-        common::log::warn("could not record the interrupted run",
-                          {{"deployment", deployment.name}, {"entry", name}, {"error", e.what()}});
-      }
-    }
-    common::log::warn("deploy interrupted by shutdown: the entry stays in active/",
-                      {{"deployment", deployment.name}, {"entry", name}});
+    interrupted(context, *state);
     throw Stopped();
   }
-
-  const std::string elapsed = seconds_text(Clock::now() - started);
-  // The outcome goes to the ledger before the entry leaves active/: a crash in between re-runs a
-  // finished deploy (harmless), where the other order could leave a moved entry "running" forever.
-  if (!failure) {
-    log.note("deploy succeeded in " + elapsed);
-    log.finish();
-    co_await with_ledger(context, "finish_run",
-                         [&] { context.ledger.finish_run(*run, ledger::RunOutcome::succeeded); });
-    context.status(push.after, StatusState::success,
-                   "Deployed to " + deployment.name + " in " + elapsed, name);
-    common::log::info("deploy succeeded", {{"deployment", deployment.name},
-                                           {"entry", name},
-                                           {"delivery", delivery_id},
-                                           {"sha", push.after},
-                                           {"duration", elapsed}});
-    co_await move_durably(context, context.active, context.done, name);
-    prune(context);
-    co_return;
-  }
-
-  const std::string error = failure->what();
-  log.note("deploy failed after " + elapsed + ": " + error);
-  log.finish();
-  if (run) {
-    co_await with_ledger(context, "finish_run", [&] {
-      context.ledger.finish_run(*run, ledger::RunOutcome::failed, error);
-    });
+  if (failure) {
+    co_await fail(context, *state, *failure);
   } else {
-    co_await with_ledger(context, "mark", [&] {
-      context.ledger.mark(deployment.name, name, ledger::QueueState::failed, error, push.after,
-                          push.ref);
-    });
+    co_await succeed(context, *state);
   }
-  context.status(push.after, StatusState::failure,
-                 "Deploy to " + deployment.name + " failed: " + error, name);
-  common::log::warn("deploy failed", {{"deployment", deployment.name},
-                                      {"entry", name},
-                                      {"delivery", delivery_id},
-                                      {"sha", push.after},
-                                      {"error", error}});
-  FailureReport report;
-  report.entry = name;
-  report.deployment = deployment.name;
-  report.sha = push.after;
-  report.ref = push.ref;
-  report.stage = failure->stage;
-  if (failure->stage.starts_with("step ")) report.step = failure->stage.substr(5);
-  report.exit_code = failure->exit_code;
-  report.reason = failure->reason;
-  report.output_tail = failure->output_tail;
-  report.log = log.path();
-  // The report first, then the move: an entry in failed/ never lacks its reason.
-  co_await publish_failure_durably(context, report);
-  co_await move_durably(context, context.active, context.failed, name);
 }
 
 void prune(const Context& context) {

@@ -1,29 +1,37 @@
 // deploy.hpp: one entry, from active/<deployment>/ to done/ or failed/.
 //
-// In order:
-//   1. read and check the entry (a broken one goes to failed/ with its reason);
-//   2. ledger claim(): "webhook" when the router queued it, "operator" for anything else
-//      (a replay or rollback dropped into the queue, a retry moved back from failed/);
-//   3. coalescing: a webhook push with a newer webhook push of the deployment waiting in the
-//      queue (its ledger item queued) is recorded superseded and moved to done/ undeployed,
-//      unless the deployment says "coalesce": false; operator entries are never superseded;
-//   4. git fetch from the deployment's remote;
-//   5. staleness: a webhook push whose commit is the last deployed one or an ancestor of it is
-//      recorded stale and moved to done/ undeployed; operator entries are always deployed;
-//   6. ledger start_run, commit status "pending", git checkout of the exact commit, the list
-//      of changed paths written to logs/<deployment>/<entry>.changed;
-//   7. the steps (steps.hpp);
-//   8. the outcome: ledger finish_run, run log fsynced, commit status success/failure, then the
-//      entry moves to done/ (and done/ is pruned) or, on failure, failed/<entry>.error.json is
-//      published first and the entry moved to failed/ after it.
+// In stages, each a function of the run's RunState (run_state.hpp), the value that carries what
+// the earlier stages found:
+//   take      read and check the entry (a broken one goes to failed/ with its reason; a
+//             rollback entry's target release is found, since the claim records its commit);
+//             ledger claim(): "webhook" when the router queued it, "operator" for anything else;
+//             the run log; coalescing: a webhook push with a newer webhook push of the
+//             deployment waiting (its ledger item queued) is recorded superseded and moved to
+//             done/ undeployed, unless "coalesce": false;
+//   prepare   git ready (the clone in place; release mode's folders and bare store), the commit
+//             fetched, the replay rule (staleness.hpp: a webhook push off the branch or not newer
+//             than the deployed commit is recorded stale and moved to done/), the run started,
+//             commit status "pending";
+//   build     in place: git checkout of the exact commit and the steps in the deployment's path;
+//             release mode: a new release folder, reuse, shared links, the steps, the preflight,
+//             REVISION (release.hpp); the changed paths written to logs/<entry>.changed;
+//   switch    release mode: `current` renamed to the new release (or a rollback's target);
+//   activate  release mode: the activate steps in path/current;
+//   verify    release mode: the health check;
+//   finish    success: retention of releases, a rollback recorded, ledger finish_run, run log
+//             fsynced, commit status success, the entry to done/ (done/ pruned); failure:
+//             `current` switched back and the activate steps run again there (after a switch),
+//             or the new release discarded (before it), then the same with failed/ and
+//             failed/<entry>.error.json published first.
 //
 // Crash contract: the entry stays in active/ until its outcome is recorded in the ledger, so a
 // crash or kill -9 at any point before the final move makes the next start run it again from
-// step 1 (the ledger keeps its trigger; the earlier unfinished run is closed as interrupted).
-// A crash between the ledger and the final move re-runs a finished deploy: harmless, the same
-// commit is deployed again. On a shutdown request the running step's process group is killed,
-// the run is recorded as interrupted (best effort), the entry stays in active/ and Stopped is
-// thrown.
+// the take stage (the ledger keeps its trigger; the earlier unfinished run is closed as
+// interrupted). A crash between the ledger and the final move re-runs a finished deploy:
+// harmless, the same commit is deployed again. In release mode `current` names a complete
+// release at every instant (release.hpp). On a shutdown request the running step's process
+// group is killed, the run is recorded as interrupted (best effort), the entry stays in active/
+// and Stopped is thrown.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>

@@ -11,12 +11,18 @@ namespace deployer {
 namespace {
 
 std::vector<std::pair<std::string, const std::string*>> variable_table(const DeployVars& vars) {
-  return {
+  std::vector<std::pair<std::string, const std::string*>> table{
       {"DEPLOY_DEPLOYMENT", &vars.deployment},       {"DEPLOY_SHA", &vars.sha},
       {"DEPLOY_PREVIOUS_SHA", &vars.previous_sha},   {"DEPLOY_REF", &vars.ref},
       {"DEPLOY_DELIVERY", &vars.delivery},           {"DEPLOY_ENTRY", &vars.entry},
       {"DEPLOY_CHANGED_FILES", &vars.changed_files},
   };
+  if (vars.release_mode) {
+    table.emplace_back("DEPLOY_RELEASE_DIR", &vars.release_dir);
+    table.emplace_back("DEPLOY_PREVIOUS_RELEASE_DIR", &vars.previous_release_dir);
+    table.emplace_back("DEPLOY_ROOT", &vars.root);
+  }
+  return table;
 }
 
 std::string name_of(const std::string& assignment) {

@@ -7,6 +7,7 @@
 // "env", then the DEPLOY_* variables (which configuration cannot override):
 //   DEPLOY_DEPLOYMENT DEPLOY_SHA DEPLOY_PREVIOUS_SHA DEPLOY_REF DEPLOY_DELIVERY DEPLOY_ENTRY
 //   DEPLOY_CHANGED_FILES
+// and in release mode DEPLOY_RELEASE_DIR DEPLOY_PREVIOUS_RELEASE_DIR DEPLOY_ROOT.
 //
 // argv: a step's "run" as configured, each element one argument. In a non-shell step an element
 // may contain "${DEPLOY_SHA}"-style references to the variables above; each is replaced by the
@@ -31,6 +32,13 @@ struct DeployVars {
   std::string delivery;  // the X-GitHub-Delivery id; empty for a hand-written replay
   std::string entry;
   std::string changed_files;  // path of logs/<deployment>/<entry>.changed
+  /// Release mode only (`releases` set): DEPLOY_RELEASE_DIR (the release being built or
+  /// activated), DEPLOY_PREVIOUS_RELEASE_DIR (the live release before this deploy, empty on the
+  /// first) and DEPLOY_ROOT (the deployment's path). Not set at all in place.
+  bool release_mode = false;
+  std::string release_dir{};
+  std::string previous_release_dir{};
+  std::string root{};
 };
 
 /// The current process environment ("NAME=value" each).

@@ -31,8 +31,8 @@ std::vector<std::string> to_vector(const std::deque<std::string>& lines) {
 }  // namespace
 
 Git::Git(std::filesystem::path work_tree, std::vector<std::string> env, RunLog& log,
-         common::StopSignal& stop)
-    : work_tree_(std::move(work_tree)), env_(std::move(env)), log_(log), stop_(stop) {
+         common::StopSignal& stop, bool bare)
+    : work_tree_(std::move(work_tree)), bare_(bare), env_(std::move(env)), log_(log), stop_(stop) {
   env_.emplace_back("GIT_TERMINAL_PROMPT=0");
   env_.emplace_back("LC_ALL=C");
 }
@@ -107,6 +107,13 @@ boost::asio::awaitable<void> Git::fetch(const std::string& remote, const std::st
     log_.note("commit " + sha + " is already present: not fetching");
     co_return;
   }
+  if (bare_ && !ref.empty()) {
+    // The store keeps the pushed ref itself: its history stays referenced (no gc takes it) and
+    // one fetch brings the commit and its ancestors.
+    std::vector<std::string> into_ref{"fetch", "--", remote, "+" + ref + ":" + ref};
+    co_await git(std::move(into_ref), true, false, kFetchTimeout);
+    if (co_await has_commit(sha)) co_return;
+  }
   // "--" ends the options: the remote (configuration) and the ref (validated webhook value)
   // can never be read as options by git.
   std::vector<std::string> all{"fetch", "--prune", "--", remote};
@@ -134,6 +141,75 @@ boost::asio::awaitable<void> Git::fetch(const std::string& remote, const std::st
   if (co_await has_commit(sha)) co_return;
   throw DeployFailure("git fetch",
                       "commit " + sha + " does not exist in " + remote + " after fetch");
+}
+
+boost::asio::awaitable<void> Git::ensure_store() {
+  std::error_code ec;
+  if (std::filesystem::exists(work_tree_ / "HEAD", ec)) co_return;
+  std::filesystem::create_directories(work_tree_, ec);
+  if (ec) {
+    throw DeployFailure("git init", "cannot create " + work_tree_.string() + ": " + ec.message());
+  }
+  std::vector<std::string> args{"init", "--bare", "--quiet", "."};
+  auto r = co_await git(std::move(args), true, false);
+  if (r.exit_code != 0) {
+    throw DeployFailure("git init", "git init --bare " + work_tree_.string() + " failed",
+                        r.exit_code, r.tail);
+  }
+}
+
+boost::asio::awaitable<std::string> Git::remote_tip(const std::string& remote,
+                                                    const std::string& ref) {
+  std::vector<std::string> args{"ls-remote", "--", remote, ref};
+  auto r = co_await git(std::move(args), false, true, kFetchTimeout);
+  if (r.exit_code != 0) {
+    throw DeployFailure("git ls-remote",
+                        "cannot read " + ref + " from " + remote + " (exit status " +
+                            std::to_string(r.exit_code) + ")",
+                        r.exit_code);
+  }
+  // "<sha>\t<ref>" lines; only the exact ref counts (ls-remote matches by suffix).
+  std::size_t start = 0;
+  while (start < r.output.size()) {
+    auto end = r.output.find('\n', start);
+    if (end == std::string::npos) end = r.output.size();
+    const std::string line = r.output.substr(start, end - start);
+    const auto tab = line.find('\t');
+    if (tab != std::string::npos && line.substr(tab + 1) == ref &&
+        common::valid_sha(line.substr(0, tab))) {
+      co_return line.substr(0, tab);
+    }
+    start = end + 1;
+  }
+  co_return std::string();
+}
+
+boost::asio::awaitable<void> Git::checkout_into(const std::string& sha,
+                                                const std::filesystem::path& dir) {
+  // An index of its own beside the store's files: the release folder gets nothing but the
+  // commit's tree, and two checkouts never share an index.
+  const auto index = work_tree_ / "release-index";
+  std::error_code ec;
+  std::filesystem::remove(index, ec);
+  const auto saved = env_;
+  env_.push_back("GIT_INDEX_FILE=" + index.string());
+  std::vector<std::string> args{
+      "--work-tree=" + dir.string(), "checkout", "--force", sha, "--", "."};
+  std::optional<Result> r;
+  try {
+    r = co_await git(std::move(args), true, false);
+  } catch (...) {
+    env_ = saved;
+    throw;
+  }
+  env_ = saved;
+  std::filesystem::remove(index, ec);
+  if (r->exit_code != 0) {
+    throw DeployFailure("git checkout",
+                        "checking out " + sha + " into " + dir.string() + " failed (exit status " +
+                            std::to_string(r->exit_code) + ")",
+                        r->exit_code, r->tail);
+  }
 }
 
 boost::asio::awaitable<std::optional<bool>> Git::is_ancestor(const std::string& ancestor,

@@ -24,13 +24,29 @@ namespace deployer {
 
 class Git {
  public:
-  /// `env` is the complete environment for git (the deployer's own, usually).
+  /// `env` is the complete environment for git (the deployer's own, usually). With `bare`,
+  /// `work_tree` is a bare repository (release mode's object store, release_layout.hpp) instead.
   Git(std::filesystem::path work_tree, std::vector<std::string> env, RunLog& log,
-      common::StopSignal& stop);
+      common::StopSignal& stop, bool bare = false);
+
+  /// Bare mode: creates the bare repository when it has no HEAD yet (`git init --bare`, which
+  /// is safe to run again over one a crash left half made).
+  boost::asio::awaitable<void> ensure_store();
+
+  /// The commit `ref` names in `remote` now (`git ls-remote`), "" when the remote has no such
+  /// ref. Throws DeployFailure "git ls-remote" when the remote cannot be asked.
+  boost::asio::awaitable<std::string> remote_tip(const std::string& remote, const std::string& ref);
+
+  /// Bare mode: writes the tree of `sha` into the empty folder `dir` (`git --work-tree=<dir>
+  /// checkout --force <sha> -- .` with an index of its own, removed afterwards). HEAD and the
+  /// store's refs are untouched.
+  boost::asio::awaitable<void> checkout_into(const std::string& sha,
+                                             const std::filesystem::path& dir);
 
   /// Makes sure `sha` is present, fetching from `remote` (a remote name or a URL/path) only when
   /// it is not here yet: first the remote's configured refspecs (or its HEAD for a URL), then
-  /// `ref`, then `sha` itself.
+  /// `ref`, then `sha` itself. In bare mode `ref` is fetched into the same ref of the store
+  /// first (`+<ref>:<ref>`), so the deployed history stays referenced there.
   /// Throws DeployFailure "commit <sha> does not exist in <remote> after fetch" when it is not.
   boost::asio::awaitable<void> fetch(const std::string& remote, const std::string& ref,
                                      const std::string& sha);
@@ -68,6 +84,7 @@ class Git {
                                      std::chrono::seconds timeout = std::chrono::seconds(120));
 
   std::filesystem::path work_tree_;
+  bool bare_ = false;
   std::vector<std::string> env_;
   RunLog& log_;
   common::StopSignal& stop_;

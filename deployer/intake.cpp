@@ -22,6 +22,24 @@ std::chrono::milliseconds to_ms(std::chrono::nanoseconds d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d);
 }
 
+common::Result<TakenEntry> read_rollback(common::Entry entry, const Context& context) {
+  auto request = common::parse_rollback(entry.payload);
+  if (!request.ok()) return common::Error{"not a valid rollback: " + request.error().message};
+  if (!common::same_repository(request->repository, context.deployment.repository)) {
+    return common::Error{"rollback of repository " + request->repository + ", but deployment " +
+                         context.deployment.name + " deploys " + context.deployment.repository};
+  }
+  if (!context.deployment.releases) {
+    return common::Error{"deployment " + context.deployment.name +
+                         " is not in release mode (no \"releases\"): there is no release to "
+                         "roll back to; enqueue the older commit instead"};
+  }
+  common::Push push;
+  push.ref = "refs/heads/" + context.deployment.branch;
+  push.repository = request->repository;
+  return TakenEntry{std::move(entry), std::move(push), std::move(request.value())};
+}
+
 }  // namespace
 
 common::Result<TakenEntry> read_push(const std::filesystem::path& dir, const std::string& name,
@@ -33,6 +51,7 @@ common::Result<TakenEntry> read_push(const std::filesystem::path& dir, const std
   }
   auto entry = common::parse_entry(text);
   if (!entry.ok()) return common::Error{"not a valid entry: " + entry.error().message};
+  if (entry->meta.event == "rollback") return read_rollback(std::move(entry.value()), context);
   if (entry->meta.event != "push") {
     return common::Error{"event \"" + entry->meta.event + "\" is not a push"};
   }

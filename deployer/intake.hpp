@@ -21,18 +21,23 @@
 
 #include "common/entry.hpp"
 #include "common/result.hpp"
+#include "common/rollback_entry.hpp"
 #include "deployer/context.hpp"
 
 namespace deployer {
 
-/// An entry that can be deployed.
+/// An entry that can be deployed: a push, or a rollback request (rollback_entry.hpp), whose
+/// `push` then has the deployment's branch as ref and an empty `after` (the commit is the
+/// target release's, found when the entry runs).
 struct TakenEntry {
   common::Entry entry;
   common::Push push;
+  std::optional<common::RollbackRequest> rollback{};
 };
 
 /// Reads `dir/name` and checks it is a push of `deployment`'s repository with a commit to
-/// deploy. The error says what is wrong, for the failure report.
+/// deploy, or a rollback of a release-mode deployment's repository. The error says what is
+/// wrong, for the failure report.
 common::Result<TakenEntry> read_push(const std::filesystem::path& dir, const std::string& name,
                                      const Context& context);
 

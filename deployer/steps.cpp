@@ -12,15 +12,30 @@ bool step_applies(const common::Step& step, const std::vector<std::string>& chan
   return step.only_if_changed.empty() || any_match(step.only_if_changed, changed);
 }
 
+common::Command deployment_command(const common::Deployment& deployment,
+                                   std::vector<std::string> argv, std::filesystem::path cwd,
+                                   std::vector<std::string> env,
+                                   std::chrono::milliseconds timeout) {
+  (void)deployment;  // the user to run as will come from here
+  common::Command command;
+  command.argv = std::move(argv);
+  command.cwd = std::move(cwd);
+  command.env = std::move(env);
+  command.timeout = timeout;
+  return command;
+}
+
 boost::asio::awaitable<void> run_steps(const StepsInput& input, RunLog& log,
                                        common::StopSignal& stop, const StepRecorder& record) {
-  const auto& steps = input.deployment.steps;
+  const auto& steps = input.steps != nullptr ? *input.steps : input.deployment.steps;
+  const auto& cwd = input.cwd.empty() ? input.deployment.path : input.cwd;
   const std::string count = std::to_string(steps.size());
   for (std::size_t i = 0; i < steps.size(); ++i) {
     const common::Step& step = steps[i];
-    const std::string label = "step " + std::to_string(i + 1) + "/" + count + " " + step.name;
+    const std::string label =
+        input.kind + " " + std::to_string(i + 1) + "/" + count + " " + step.name;
     StepReport report;
-    report.index = static_cast<int>(i);
+    report.index = input.index_base + static_cast<int>(i);
     report.name = step.name;
 
     if (!step_applies(step, input.changed)) {
@@ -30,11 +45,9 @@ boost::asio::awaitable<void> run_steps(const StepsInput& input, RunLog& log,
       continue;
     }
 
-    common::Command command;
-    command.argv = step_argv(step, input.vars);
-    command.cwd = input.deployment.path;
-    command.env = step_environment(input.base_env, input.deployment, step, input.vars);
-    command.timeout = step.timeout;
+    const common::Command command = deployment_command(
+        input.deployment, step_argv(step, input.vars), cwd,
+        step_environment(input.base_env, input.deployment, step, input.vars), step.timeout);
 
     log.note(label + ": " + display_command(command.argv));
     log.clear_tail();
@@ -69,7 +82,7 @@ boost::asio::awaitable<void> run_steps(const StepsInput& input, RunLog& log,
         reason =
             "timed out after " + std::to_string(step.timeout.count()) + " s (process group killed)";
       }
-      throw DeployFailure("step " + step.name, reason, report.exit_code,
+      throw DeployFailure(input.kind + " " + step.name, reason, report.exit_code,
                           std::vector<std::string>(log.tail().begin(), log.tail().end()));
     }
   }

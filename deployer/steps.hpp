@@ -11,12 +11,14 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/config.hpp"
+#include "common/process.hpp"
 #include "common/stop.hpp"
 #include "deployer/environment.hpp"
 #include "deployer/run_log.hpp"
@@ -40,7 +42,22 @@ struct StepsInput {
   const DeployVars& vars;
   const std::vector<std::string>& changed;   // changed paths (git diff)
   const std::vector<std::string>& base_env;  // filtered process environment
+  /// What runs, and where: the deployment's steps in its path by default; in release mode the
+  /// steps in the new release's folder, or the activate steps in path/current.
+  const std::vector<common::Step>* steps = nullptr;  // null: deployment.steps
+  std::filesystem::path cwd{};                       // empty: deployment.path
+  /// "step" or "activate": in log lines and DeployFailure's stage ("activate reload").
+  std::string kind = "step";
+  /// Added to each step's position for StepReport::index (the ledger keys a run's steps by it).
+  int index_base = 0;
 };
+
+/// Every process a deployment starts for its own work (steps, activate steps, the preflight,
+/// the reuse copy) gets its Command from here: one place for what they all share (a user to run
+/// as, later). git calls are the deployer's own (git.hpp).
+common::Command deployment_command(const common::Deployment& deployment,
+                                   std::vector<std::string> argv, std::filesystem::path cwd,
+                                   std::vector<std::string> env, std::chrono::milliseconds timeout);
 
 /// Runs every step (see the file comment).
 boost::asio::awaitable<void> run_steps(const StepsInput& input, RunLog& log,

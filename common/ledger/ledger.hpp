@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "common/ledger/errors.hpp"
+#include "common/ledger/release_types.hpp"
 #include "common/ledger/types.hpp"
 
 namespace ledger {
@@ -133,6 +134,30 @@ class Ledger {
 
   /// The sha of the deployment's most recently finished successful run.
   std::optional<std::string> last_deployed_sha(const std::string& deployment);
+
+  // --- Release mode (release_types.hpp) ------------------------------------------------------
+
+  /// Inserts or updates the row of release `name` (its outcome and reason; `run` when given).
+  void record_release(const std::string& deployment, const std::string& name,
+                      const std::string& sha, std::optional<RunId> run, ReleaseOutcome outcome,
+                      const std::string& reason = "");
+
+  /// Notes that the folder of release `name` was deleted (retention, a failed release).
+  void release_removed(const std::string& deployment, const std::string& name);
+
+  /// Records that `current` moved from `from` (absent on a first deploy) to `to`.
+  void record_switch(const std::string& deployment, std::optional<RunId> run,
+                     const std::optional<std::string>& from, const std::string& to,
+                     SwitchReason reason);
+
+  /// Records one rollback.
+  void record_rollback(const RollbackRecord& record);
+
+  /// Every release of the deployment the ledger knows (removed ones too), newest first.
+  std::vector<Release> releases(const std::string& deployment);
+
+  /// The deployed commit and, after an operator's rollback, the high water mark (DeployedState).
+  DeployedState deployed_state(const std::string& deployment);
 
   // --- deployctl -------------------------------------------------------------------------------
 

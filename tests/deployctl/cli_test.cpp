@@ -11,8 +11,9 @@ using deployctl_test::Site;
 
 namespace {
 
-const std::vector<std::string> kCommands = {"status",  "enqueue",      "retry",         "logs",
-                                            "migrate", "check-config", "send-test-push"};
+const std::vector<std::string> kCommands = {"status",         "enqueue",  "retry",
+                                            "logs",           "migrate",  "check-config",
+                                            "send-test-push", "rollback", "releases"};
 
 }  // namespace
 
@@ -111,7 +112,8 @@ TEST_CASE("check-config of a broken file names the file and the key and exits 1"
   CHECK_THAT(result.err, Catch::Contains(site.config.string() + ": deployments.site.branch: "));
 }
 
-TEST_CASE("receiver router and deployer exit 2 on a command line they cannot parse, like deployctl") {
+TEST_CASE(
+    "receiver router and deployer exit 2 on a command line they cannot parse, like deployctl") {
   for (const std::string program : {"receiver", "router", "deployer"}) {
     INFO(program);
     std::vector<std::string> argv{test::bin(program).string(), "--no-such-option"};

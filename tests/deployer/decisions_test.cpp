@@ -164,6 +164,19 @@ TEST_CASE("an operator replay of an older commit is deployed (a rollback)", "[de
   CHECK(item->trigger == ledger::Trigger::operator_);
   CHECK(item->state == ledger::QueueState::succeeded);
   CHECK(h.ledger().last_deployed_sha("app") == a);
+  CHECK(h.ledger().deployed_state("app").high_water_sha == b);
+
+  // The rolled-back-from commit counts as deployed: a resent push of it changes nothing.
+  auto resent = h.webhook_push(b);
+  REQUIRE(h.wait_in("done", resent));
+  CHECK(h.state_of(resent) == "stale");
+  CHECK(test::checked_out(h.app()) == a);
+  // A strict descendant of it deploys, and the mark is gone.
+  auto c = h.origin.commit({{"file.txt", "c\n"}});
+  auto forward = h.webhook_push(c);
+  REQUIRE(h.wait_in("done", forward));
+  CHECK(h.out_lines("runs") == Lines{b, a, c});
+  CHECK_FALSE(h.ledger().deployed_state("app").high_water_sha);
 }
 
 TEST_CASE("a step whose only_if_changed paths did not change is skipped", "[deployer]") {

@@ -119,12 +119,11 @@ TEST_CASE("a commit already in the clone is not fetched, a missing one is fetche
   Harness h;
   auto a = h.origin.commit({{"README.md", "a\n"}});
   h.clone();
-  // Made after the clone: b exists only in origin until the deployer fetches it.
-  auto b = h.origin.commit({{"README.md", "b\n"}, {"new.txt", "new\n"}});
   h.deployment_extra = {{"env", {{"OUT", h.out().string()}}}};
-  h.steps = json::array({sh_step(
-      "record", "git rev-parse HEAD >> \"$OUT/head\"; cp \"$DEPLOY_CHANGED_FILES\" "
-                "\"$OUT/changed-$DEPLOY_SHA\"")});
+  h.steps =
+      json::array({sh_step("record",
+                           "git rev-parse HEAD >> \"$OUT/head\"; cp \"$DEPLOY_CHANGED_FILES\" "
+                           "\"$OUT/changed-$DEPLOY_SHA\"")});
   auto first = h.webhook_push(a);
   auto deployer = h.start();
   REQUIRE(h.wait_in("done", first));
@@ -132,6 +131,9 @@ TEST_CASE("a commit already in the clone is not fetched, a missing one is fetche
   CHECK(log_a.find("=== git fetch") == std::string::npos);
   CHECK(log_a.find("is already present: not fetching") != std::string::npos);
 
+  // Made after the clone (and after the first deploy, whose replay check reads the branch's tip):
+  // b exists only in origin until the deployer fetches it.
+  auto b = h.origin.commit({{"README.md", "b\n"}, {"new.txt", "new\n"}});
   auto second = h.webhook_push(b);
   REQUIRE(h.wait_in("done", second));
   const std::string log_b = test::read_file(h.dir("logs") / (second + ".log"));

@@ -134,8 +134,7 @@ TEST_CASE("a deployment path that is missing or not a clone fails the entry nami
   auto plain = h.webhook_push(a);
   REQUIRE(h.wait_in("failed", plain));
   report = json::parse(test::read_file(h.dir("failed") / (plain + ".error.json")));
-  CHECK(report["reason"].get<std::string>().find(h.app().string() +
-                                                  " is not a git working tree") !=
+  CHECK(report["reason"].get<std::string>().find(h.app().string() + " is not a git working tree") !=
         std::string::npos);
   CHECK(h.state_of(plain) == "failed");
 }
