@@ -59,7 +59,7 @@ TEST_CASE("releases are recorded and updated and listed newest first and removed
   CHECK(ledger::parse_release_outcome("ready") == ReleaseOutcome::ready);
 }
 
-TEST_CASE("switches and rollbacks are recorded; deployed_state carries an operator's mark") {
+TEST_CASE("switches and rollbacks are recorded and deployed_state carries an operator mark") {
   ledger_test::MigratedDatabase db;
   ledger::Ledger ledger{db.url()};
   CHECK_FALSE(ledger.deployed_state("site").sha);
