@@ -82,8 +82,9 @@ if [[ ! -s "$demo/webhook-secret" ]]; then
   (umask 077 && openssl rand -hex 32 >"$demo/webhook-secret")
 fi
 
-# 5. A local "GitHub": a bare origin, an author clone to make commits in, and the deployment's
-# working tree cloned from the origin (as on a server).
+# 5. A local "GitHub": a bare origin and an author clone to make commits in. The app's files are
+# demo/app/ of this checkout (a small Node.js HTTP server run by PM2 in cluster mode); each run
+# copies them in again, so a change to demo/app/ reaches the demo with the next commit.
 git_as_demo() { git -c user.name=demo -c user.email=demo@localhost -c init.defaultBranch=main "$@"; }
 if [[ ! -d "$demo/origin.git" ]]; then
   rm -rf "$demo/origin.git.tmp" "$demo/author"
@@ -93,32 +94,39 @@ fi
 if [[ ! -d "$demo/author/.git" ]]; then
   rm -rf "$demo/author"
   git_as_demo init -q -b main "$demo/author"
-  cat >"$demo/author/build.sh" <<'SH'
-#!/bin/sh
-# The demo app's build step: it runs in the deployment's working tree with DEPLOY_* variables
-# (docs/configuration.md) and records which commit was deployed, and when.
-set -e
-echo "deployed $DEPLOY_SHA ($DEPLOY_REF) at $(date -u +%FT%TZ), delivery ${DEPLOY_DELIVERY:-none}" | tee -a deployed.log
-SH
-  chmod +x "$demo/author/build.sh"
-  echo "deployed.log" >"$demo/author/.gitignore"
-  echo "# demo app, deployed by the local demo of the deploy pipeline" >"$demo/author/README.md"
-  git_as_demo -C "$demo/author" add -A
-  git_as_demo -C "$demo/author" commit -q -m "demo app"
   git_as_demo -C "$demo/author" remote add origin "$demo/origin.git"
 fi
-# One new commit per run: a push of it deploys something new (the tip already deployed would be
-# skipped as stale, as GitHub's redelivery of an old push is).
-runs=$(($(cat "$demo/author/RUNS" 2>/dev/null || echo 0) + 1))
-echo "$runs" >"$demo/author/RUNS"
-git_as_demo -C "$demo/author" add RUNS
-git_as_demo -C "$demo/author" commit -q -m "demo release $runs"
-git_as_demo -C "$demo/author" push -q origin main
-tip=$(git -C "$demo/author" rev-parse HEAD)
-if [[ ! -d "$demo/sites/demo/.git" ]]; then
-  mkdir -p "$demo/sites"
-  git clone -q "$demo/origin.git" "$demo/sites/demo"
+cp demo/app/server.js demo/app/ecosystem.config.js demo/app/build.sh demo/app/package.json \
+  demo/app/package-lock.json demo/app/.gitignore "$demo/author/"
+[[ -f "$demo/author/README.md" ]] ||
+  echo "# demo app, deployed by the local demo of the deploy pipeline (demo/app/ in its repository)" >"$demo/author/README.md"
+# commit_app MESSAGE: commit what changed (an empty commit when nothing did) and push it.
+commit_app() {
+  git_as_demo -C "$demo/author" add -A
+  git_as_demo -C "$demo/author" commit -q --allow-empty -m "$1"
+  git_as_demo -C "$demo/author" push -q origin main
+  git -C "$demo/author" rev-parse HEAD
+}
+if ! git -C "$demo/author" rev-parse -q --verify HEAD >/dev/null || [[ -n $(git -C "$demo/author" status --porcelain) ]]; then
+  commit_app "demo app" >/dev/null
 fi
+
+# The deployment's root, in release mode (docs/releases.md): releases/, current, shared/. Its
+# shared .env (kept across releases) holds the app's greeting; edit it and deploy to change it.
+site="$demo/sites/demo"
+if [[ -d "$site/.git" ]]; then
+  # A working tree from when the demo deployed in place: release mode needs a root of its own.
+  mv "$site" "$demo/sites/demo.in-place.$(date +%s)"
+fi
+mkdir -p "$site/shared"
+[[ -f "$site/shared/.env" ]] || echo "GREETING=Hello from the demo app" >"$site/shared/.env"
+
+# The app's own PM2 daemon (not the pipeline's): started here, before any deploy, so that the
+# deploy's activate step only talks to it. A daemon started by a step would be one of that step's
+# processes, which the deployer ends when the step times out.
+app_port="${DEMO_APP_PORT:-3500}"
+app_pm2() { PM2_HOME="$demo/app-pm2" "$pm2" "$@"; }
+app_pm2 ping >/dev/null
 
 # 6. The configuration, with absolute paths so it reads the same through config/deployer.json.
 allow_root=false
@@ -140,13 +148,22 @@ cat >"$demo/deployer.json.tmp" <<JSON
     "demo": {
       "repository": "local/demo",
       "branch": "main",
-      "path": "$demo/sites/demo",
+      "path": "$site",
       "remote": "$demo/origin.git",
-      "env": { "INSTANCE_NAME": "demo.localhost" },
+      "env": { "INSTANCE_NAME": "demo.localhost", "PORT": "$app_port", "PM2_HOME": "$demo/app-pm2" },
+      "releases": { "keep": 5, "shared": [".env"] },
       "steps": [
-        { "name": "build", "run": ["./build.sh"], "timeout_s": 60 },
-        { "name": "smoke-test", "run": ["grep", "-q", "\${DEPLOY_SHA}", "deployed.log"], "timeout_s": 10 }
-      ]
+        { "name": "install", "run": ["npm", "ci", "--no-audit", "--no-fund"], "only_if_changed": ["package-lock.json"], "timeout_s": 300 },
+        { "name": "build", "run": ["./build.sh"], "timeout_s": 60 }
+      ],
+      "preflight": { "run": ["node", "server.js"], "port_env": "PORT", "path": "/up", "timeout_s": 20 },
+      "activate": [
+        { "name": "reload", "run": ["$pm2", "startOrReload", "ecosystem.config.js", "--update-env"], "timeout_s": 120 }
+      ],
+      "health_check": {
+        "url": "http://127.0.0.1:$app_port/up", "expect_status": 200, "expect_body": "\${DEPLOY_SHA}",
+        "timeout_s": 30, "interval_ms": 250, "successes": 2
+      }
     }
   }
 }
@@ -205,6 +222,45 @@ if ! port_busy || grep -qv ' online$' <<<"$states"; then
   die "the pipeline did not start (PM2's view and logs are above)"
 fi
 
+# 10. The app: the first run deploys the first commit through the whole pipeline (so the app
+# answers), then every run pushes one new commit, so the next `deployctl send-test-push demo`
+# has a new version to switch to (the tip already deployed would be skipped as stale, as
+# GitHub's redelivery of an old push is).
+# app_up: prints the app's /up answer; fails when it does not answer 200.
+app_up() {
+  node -e '
+    const req = require("http").get(process.argv[1], {timeout: 2000}, (res) => {
+      let body = ""; res.on("data", (d) => (body += d));
+      res.on("end", () => { process.stdout.write(body); process.exit(res.statusCode === 200 ? 0 : 1); });
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout"))).on("error", () => process.exit(1));' \
+    "http://127.0.0.1:$app_port/up"
+}
+if [[ ! -L "$site/current" ]]; then
+  if (: <"/dev/tcp/127.0.0.1/$app_port") 2>/dev/null; then
+    die "port $app_port (the demo app's) is in use by another program: choose another with DEMO_APP_PORT=3501 scripts/run.sh"
+  fi
+  say "deploying the demo app's first release (deployctl send-test-push demo)"
+  if ! build/bin/deployctl send-test-push demo | sed 's/^/run:   /' >&2; then
+    build/bin/deployctl logs demo >&2 || true
+    die "the first deploy of the demo app failed (its log is above)"
+  fi
+elif ! app_up >/dev/null; then
+  # Deployed before, but its PM2 daemon was stopped (scripts/stop.sh): start the live release
+  # the way the activate step does.
+  say "starting the live release of the demo app under PM2"
+  (cd "$site/current" && DEPLOY_ROOT="$site" PORT="$app_port" app_pm2 startOrReload ecosystem.config.js --update-env >/dev/null)
+fi
+for ((i = 0; i < 100; i++)); do
+  if app_up >/dev/null; then break; fi
+  sleep 0.1
+done
+app_up >/dev/null || die "the demo app does not answer on http://127.0.0.1:$app_port/up ($(app_pm2 logs --nostream --lines 10 2>&1 | tail -n 10))"
+live=$(cat "$site/current/REVISION" 2>/dev/null || echo none)
+runs=$(($(cat "$demo/author/RUNS" 2>/dev/null || echo 0) + 1))
+echo "$runs" >"$demo/author/RUNS"
+tip=$(commit_app "demo release $runs")
+
 config_hint=""
 if ((!linked)); then config_hint="export DEPLOYER_CONFIG=$DEPLOYER_CONFIG"$'\n  '; fi
 cat <<TXT
@@ -213,12 +269,18 @@ The pipeline is running under PM2: $(tr '\n' ' ' <<<"$states")
   webhook URL:    http://127.0.0.1:$port/github-webhook   (health: http://127.0.0.1:$port/)
   webhook secret: $demo/webhook-secret
   configuration:  $DEPLOYER_CONFIG$( ((linked)) && echo " (also config/deployer.json)")
-  demo app:       $demo/sites/demo, deployed from $demo/origin.git (new commit ${tip:0:12})
+  demo app:       http://127.0.0.1:$app_port/ (health: /up), PM2 cluster of 2, PM2_HOME=$demo/app-pm2
+                  live: ${live:0:12}; new commit ${tip:0:12} pushed to $demo/origin.git, not deployed yet
+  releases:       $site/releases, $site/current -> the live one, $site/shared/.env
 
 Try:
-  ${config_hint}build/bin/deployctl send-test-push demo   # a signed push through the receiver; waits for the deploy
+  ${config_hint}build/bin/deployctl send-test-push demo   # a signed push through the receiver: builds ${tip:0:12}, checks it, switches
+  curl -s http://127.0.0.1:$app_port/up       # the version that answers
+  build/bin/deployctl releases demo           # the kept releases; which one is live
+  build/bin/deployctl rollback demo --wait    # back to the previous release, no rebuild
   build/bin/deployctl status                  # queues, active entries, last outcomes
   build/bin/deployctl logs demo               # the last deploy's log
-  PM2_HOME=$PM2_HOME pm2/node_modules/.bin/pm2 ls
+  PM2_HOME=$PM2_HOME pm2/node_modules/.bin/pm2 ls        # the pipeline
+  PM2_HOME=$demo/app-pm2 pm2/node_modules/.bin/pm2 ls   # the demo app
 Stop everything with scripts/stop.sh
 TXT

@@ -9,6 +9,7 @@ packages=(
   build-essential cmake pkg-config git ca-certificates
   libboost1.81-dev libpqxx-dev libpq-dev nlohmann-json3-dev libssl-dev libcli11-dev catch2
   postgresql-15 openssl
+  curl                       # the README's look at the demo app (curl -s http://127.0.0.1:3500/up)
   clang libclang-rt-14-dev   # the libFuzzer smoke tests (tests/reliability)
   clang-format               # scripts/format.sh --check (.ci/run with DEPLOY_FORMAT_CHECK=1)
   nginx certbot pebble sudo  # deploy-privileged and its tests (a real nginx, certbot against pebble)

@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Stops what scripts/run.sh started: the demo's PM2 daemon with every app it runs (PM2 sends
-# SIGINT, then SIGKILL after each app's kill_timeout) and the embedded PostgreSQL. Keeps .demo/
-# (configuration, secret, database, repositories, queues and logs), so `deployctl status` and
-# `deployctl logs` still work and scripts/run.sh carries on where it stopped.
+# Stops what scripts/run.sh started: the pipeline's PM2 daemon and the demo app's (each with every
+# app it runs; PM2 sends SIGINT, then SIGKILL after each app's kill_timeout) and the embedded
+# PostgreSQL. Keeps .demo/ (configuration, secret, database, repositories, releases, queues and
+# logs), so `deployctl status` and `deployctl logs` still work and scripts/run.sh carries on where
+# it stopped (it starts the live release of the demo app again).
 # `scripts/stop.sh --purge` also removes .demo/ and the config/deployer.json link to it.
 # Safe to run when nothing runs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 demo="$here/.demo"
 
-if [[ -d "$demo/pm2-home" ]]; then
-  PM2_HOME="$demo/pm2-home" "$here/pm2/node_modules/.bin/pm2" kill >/dev/null 2>&1 || true
-fi
+for home in "$demo/pm2-home" "$demo/app-pm2"; do
+  if [[ -d "$home" ]]; then
+    PM2_HOME="$home" "$here/pm2/node_modules/.bin/pm2" kill >/dev/null 2>&1 || true
+  fi
+done
 # .demo/pg may be a link to where `postgres` could reach it (see run.sh).
 pgdir=$(readlink -f "$demo/pg" 2>/dev/null || true)
 if [[ -n "$pgdir" && -d "$pgdir" ]]; then
