@@ -13,6 +13,7 @@ Everything talks to 127.0.0.1 only and is bounded in count and time. Sections:
      at a time, POST -> the first step's recorded timestamp.
   3. backlog: 10,000 entries in inbox/, the router (ledger on) started on them, entries/s.
   4. footprint: VmRSS idle and after load of every process; start-up times.
+  5. deploys: the demo app under load, deployed in release mode and in place (bench/deploys.py).
 Writes the markdown table to --out and prints it. Raw figures go to WORK/raw.json.
 """
 import argparse
@@ -746,7 +747,9 @@ def main():
     parser.add_argument("--pushes", type=int, default=200)
     parser.add_argument("--backlog", type=int, default=10000)
     parser.add_argument("--out", default=os.path.join(HERE, "results.md"))
-    parser.add_argument("--only", choices=("load", "e2e", "startup"), action="append")
+    parser.add_argument("--only", choices=("load", "e2e", "startup", "deploys"), action="append")
+    parser.add_argument("--deploys", type=int, default=30, help="good pushes per mode (deploys)")
+    parser.add_argument("--rollbacks", type=int, default=5, help="rollbacks per mode (deploys)")
     parser.add_argument("--baseline-receiver", metavar="BIN",
                         help="another receiver binary (e.g. before a change) run interleaved as 'baseline'")
     parser.add_argument("--variant-threads", type=int, metavar="N",
@@ -755,7 +758,7 @@ def main():
                         help="load section without adnanh/webhook (quick A/B of receivers)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args()
-    only = set(args.only or ("load", "e2e", "startup"))
+    only = set(args.only or ("load", "e2e", "startup", "deploys"))
     bench = Bench(args)
     started = time.time()
     try:
@@ -765,12 +768,17 @@ def main():
             bench.load()
         if "e2e" in only:
             bench.e2e()
+        deploys_text = ""
+        if "deploys" in only:
+            import deploys
+            deploys_text, bench.raw["deploys"] = deploys.run(args.build, args.deploys, args.rollbacks,
+                                                             keep=args.keep)
         # The report first: removing the work folder (~100,000 files) takes minutes.
         header = ("# Benchmark results\n\n%s, `%s`, %.0f s, %s\n\n"
                   % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
                      " ".join(["bench/run.sh"] + sys.argv[1:]), time.time() - started,
                      os.uname().nodename))
-        text = header + bench.report()
+        text = header + (bench.report() if only != {"deploys"} else "") + deploys_text
         with open(args.out, "w") as f:
             f.write(text)
         print(text, flush=True)
