@@ -136,6 +136,59 @@ void read_retention(const ConfigNode& root, RetentionSettings& retention) {
       node.integer("done_max_count", retention.done_max_count, 0, 10000000));
 }
 
+void read_dashboard(const ConfigNode& root, DashboardSettings& dashboard) {
+  if (!root.has("dashboard")) return;
+  const auto node = root.child("dashboard");
+  node.require_object();
+  node.check_keys({"listen", "public_url", "metrics_token", "users"});
+  read_listen(node, dashboard.listen);
+  if (node.has("public_url")) {
+    const auto url = node.child("public_url");
+    auto text = url.as_nonempty_string();
+    if (!text.starts_with("https://") && !text.starts_with("http://")) {
+      url.fail("must start with https:// or http://");
+    }
+    for (char c : text) {
+      const bool bad = static_cast<unsigned char>(c) <= ' ' || c == 0x7f || c == '"' || c == '<' ||
+                       c == '>' || c == '\\';
+      if (bad) url.fail("must be a plain URL (no spaces, quotes or angle brackets)");
+    }
+    while (text.ends_with('/')) text.pop_back();  // pages append "/runs/..."
+    dashboard.public_url = std::move(text);
+  }
+  if (node.has("metrics_token")) dashboard.metrics_token = node.child("metrics_token").as_source();
+  if (!node.has("users")) return;
+  const auto users = node.child("users");
+  if (!users.json().is_array()) users.fail("must be an array of users");
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < users.json().size(); ++i) {
+    const auto item = users.element(i);
+    item.require_object();
+    item.check_keys({"name", "password_hash", "role"});
+    DashboardUser user;
+    const auto name = item.child("name");
+    user.name = name.as_nonempty_string();
+    // Shown on every page and compared at login: a small character set, nothing to escape.
+    for (char c : user.name) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '.' || c == '_' || c == '-' || c == '@';
+      if (!ok || user.name.size() > 64) name.fail("must be 1 to 64 of [A-Za-z0-9._@-]");
+    }
+    if (!names.insert(user.name).second) name.fail("\"" + user.name + "\" appears twice");
+    user.password_hash = item.child("password_hash").as_source();
+    const auto role = item.child("role");
+    const auto text = role.as_string();
+    if (text == "viewer") {
+      user.role = DashboardUser::Role::viewer;
+    } else if (text == "operator") {
+      user.role = DashboardUser::Role::operator_;
+    } else {
+      role.fail("must be \"viewer\" or \"operator\"");
+    }
+    dashboard.users.push_back(std::move(user));
+  }
+}
+
 Step read_step(const ConfigNode& node) {
   node.require_object();
   node.check_keys({"name", "run", "shell", "timeout_s", "only_if_changed", "env"});
@@ -432,7 +485,7 @@ Config parse_config(std::string_view text, const std::filesystem::path& file) {
   const ConfigNode root(parsed.value(), "", context);
   if (!parsed.value().is_object()) root.fail("must be a JSON object");
   root.check_keys({"instance", "state_dir", "listen", "allow_root", "secrets", "database", "github",
-                   "receiver", "router", "retention", "deployments"});
+                   "receiver", "router", "retention", "dashboard", "deployments"});
 
   Config config;
   config.file = absolute;
@@ -457,6 +510,7 @@ Config parse_config(std::string_view text, const std::filesystem::path& file) {
   read_receiver(root, config.receiver);
   read_router(root, config.router);
   read_retention(root, config.retention);
+  read_dashboard(root, config.dashboard);
   read_deployments(root, config);
   return config;
 }

@@ -90,6 +90,25 @@ struct RetentionSettings {
   std::chrono::hours done_max_age() const { return std::chrono::hours(24) * done_max_age_days; }
 };
 
+/// A person who may log in to the dashboard.
+struct DashboardUser {
+  enum class Role { viewer, operator_ };
+  std::string name;            ///< [A-Za-z0-9._@-], 1 to 64 characters, unique
+  SecretSource password_hash;  ///< a `deployctl hash-password` hash (argon2id), never a password
+  Role role = Role::viewer;    ///< viewers look; operators also retry and deploy again
+};
+
+/// The `dashboard` section (dashboard/, docs/dashboard.md).
+struct DashboardSettings {
+  ListenSettings listen{"127.0.0.1", 3401};
+  /// "https://deploy.example.com" (no trailing '/'), how people reach it; empty = not set.
+  /// https:// makes the session cookie Secure.
+  std::string public_url;
+  /// The bearer token of GET /metrics; /metrics answers 404 while it is not set.
+  SecretSource metrics_token = SecretSource::from_env("DASHBOARD_METRICS_TOKEN");
+  std::vector<DashboardUser> users;
+};
+
 struct Step {
   std::string name;              ///< valid_step_name, unique within its deployment
   std::vector<std::string> run;  ///< argv (non-empty, no empty or NUL-containing strings)
@@ -172,6 +191,7 @@ struct Config {
   ReceiverSettings receiver;
   RouterSettings router;
   RetentionSettings retention;
+  DashboardSettings dashboard;
   std::map<std::string, Deployment> deployments;  ///< at least one
 
   /// The deployment called `name`; throws ConfigError ("no deployment named ...") otherwise.

@@ -82,6 +82,22 @@ nlohmann::json deployment_json(const Deployment& deployment) {
   return out;
 }
 
+nlohmann::json dashboard_json(const DashboardSettings& dashboard) {
+  nlohmann::json users = nlohmann::json::array();
+  for (const auto& user : dashboard.users) {
+    users.push_back(
+        {{"name", user.name},
+         {"password_hash", source_json(user.password_hash)},
+         {"role", user.role == DashboardUser::Role::operator_ ? "operator" : "viewer"}});
+  }
+  return {
+      {"listen", {{"host", dashboard.listen.host}, {"port", dashboard.listen.port}}},
+      {"public_url", dashboard.public_url},
+      {"metrics_token", source_json(dashboard.metrics_token)},
+      {"users", std::move(users)},
+  };
+}
+
 }  // namespace
 
 nlohmann::json to_json_masked(const Config& config) {
@@ -114,6 +130,7 @@ nlohmann::json to_json_masked(const Config& config) {
       {"retention",
        {{"done_max_age_days", config.retention.done_max_age_days},
         {"done_max_count", config.retention.done_max_count}}},
+      {"dashboard", dashboard_json(config.dashboard)},
       {"deployments", std::move(deployments)},
   };
 }

@@ -11,15 +11,11 @@
 #include <algorithm>
 #include <cctype>
 #include <iostream>
-#include <system_error>
 
-#include "common/entry.hpp"
 #include "common/validate.hpp"
+#include "deployctl/actions.hpp"
 #include "deployctl/commands.hpp"
 #include "deployctl/lookup.hpp"
-#include "queue-layout/layout.hpp"
-#include "queue-layout/name.hpp"
-#include "queue-layout/publish.hpp"
 
 namespace deployctl {
 namespace {
@@ -46,34 +42,14 @@ int run_enqueue(const Context& context, EnqueueOptions options) {
   // An entry written by root is a 0600 file the deployer's user cannot read.
   common::refuse_root_unless_allowed(config);
   const common::Deployment& deployment = find_deployment(config, options.deployment);
-  const std::string ref = options.ref.empty() ? "refs/heads/" + deployment.branch : options.ref;
-  const std::string text =
-      common::write_replay_entry(deployment.repository, ref, options.sha, requesting_user());
-
-  const queue_layout::Layout layout = layout_of(config);
-  // The same folders every program creates at start: an entry queued before the pipeline first
-  // ran waits for its deployer instead of failing here.
-  if (auto ec = queue_layout::ensure_layout(layout, {deployment.name}); ec) {
-    throw Failure("cannot create the state directory " + layout.root().string() + ": " +
-                  ec.message());
+  const std::string name =
+      enqueue_replay(config, deployment, options.sha, options.ref, requesting_user());
+  if (!deployment.enabled) {
+    std::cerr << "deployctl: note: deployment " << deployment.name
+              << " is disabled: no deployer runs for it until it is enabled\n";
   }
-  const auto queue = layout.queue(deployment.name);
-  queue_layout::NameClock clock;
-  for (int attempt = 0;; ++attempt) {
-    const std::string name = clock.next("replay-" + queue_layout::process_uniquifier());
-    const std::error_code ec = queue_layout::publish(queue, name, text);
-    if (!ec) {
-      if (!deployment.enabled) {
-        std::cerr << "deployctl: note: deployment " << deployment.name
-                  << " is disabled: no deployer runs for it until it is enabled\n";
-      }
-      std::cout << name << "\n";
-      return 0;
-    }
-    // publish never replaces a file: a name taken by someone else is retried with the next one.
-    if (ec == std::errc::file_exists && attempt < 5) continue;
-    throw Failure("cannot publish " + name + " into " + queue.string() + ": " + ec.message());
-  }
+  std::cout << name << "\n";
+  return 0;
 }
 
 }  // namespace

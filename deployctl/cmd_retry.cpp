@@ -13,14 +13,10 @@
 // (always deployed, never superseded or stale). Quarantined files with other names (with a
 // .reason) are not entries and cannot be retried: fix them and drop them into the queue by hand.
 #include <iostream>
-#include <system_error>
 
+#include "deployctl/actions.hpp"
 #include "deployctl/commands.hpp"
 #include "deployctl/lookup.hpp"
-#include "queue-layout/layout.hpp"
-#include "queue-layout/move.hpp"
-#include "queue-layout/name.hpp"
-#include "queue-layout/scan.hpp"
 
 namespace deployctl {
 namespace {
@@ -35,44 +31,12 @@ int run_retry(const Context& context, const RetryOptions& options) {
   for (const auto& value : options.entries) names.push_back(entry_argument(value, "ENTRY"));
   const common::Config config = load(context);
   const common::Deployment& deployment = find_deployment(config, options.deployment);
-  const queue_layout::Layout layout = layout_of(config);
-  const auto failed = layout.failed(deployment.name);
-  const auto queue = layout.queue(deployment.name);
-
-  queue_layout::Listing listing;
-  if (auto ec = queue_layout::list_entries(failed, listing);
-      ec && ec != std::errc::no_such_file_or_directory) {
-    throw Failure("cannot list " + failed.string() + ": " + ec.message());
-  }
-  if (names.empty()) {
-    names = listing.entries;
-    if (names.empty()) {
-      std::cout << "no failed entries in " << failed.string() << "\n";
-      return 0;
-    }
-  }
-  for (const auto& name : names) {
-    if (!queue_layout::exists(failed, name)) {
-      throw Failure("no failed entry " + name + " in " + failed.string());
-    }
-  }
-  // The deployer creates its queue folder at start; one that never ran may not have it yet.
-  if (auto ec = queue_layout::ensure_layout(layout, {deployment.name}); ec) {
-    throw Failure("cannot create the state directory " + layout.root().string() + ": " +
-                  ec.message());
-  }
-  for (const auto& name : names) {
-    if (auto ec = queue_layout::move_entry(failed, queue, name); ec) {
-      throw Failure("cannot move " + name + " from " + failed.string() + " to " + queue.string() +
-                    ": " + ec.message());
-    }
-    // After the move: removing the report first would leave a failed entry without its reason.
-    const std::string report = queue_layout::error_name(name);
-    if (auto ec = queue_layout::remove_entry(failed, report); ec) {
-      throw Failure("moved " + name + " back into the queue, but cannot remove " +
-                    (failed / report).string() + ": " + ec.message());
-    }
+  const auto moved = retry_failed(config, deployment, std::move(names), [](const auto& name) {
     std::cout << "retrying " << name << "\n";
+  });
+  if (moved.empty()) {
+    std::cout << "no failed entries in " << layout_of(config).failed(deployment.name).string()
+              << "\n";
   }
   return 0;
 }

@@ -54,4 +54,7 @@ void add_rollback(CLI::App& app, Context& context);
 /// `deployctl releases DEPLOYMENT [--json]`: the kept releases (cmd_releases.cpp).
 void add_releases(CLI::App& app, Context& context);
 
+/// `deployctl hash-password`: a dashboard password's hash (cmd_hash_password.cpp).
+void add_hash_password(CLI::App& app, Context& context);
+
 }  // namespace deployctl

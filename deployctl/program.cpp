@@ -38,6 +38,7 @@ void add_commands(CLI::App& app, Context& context) {
   add_send_test_push(app, context);
   add_check_config(app, context);
   add_migrate(app, context);
+  add_hash_password(app, context);
 }
 
 }  // namespace

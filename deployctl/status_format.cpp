@@ -49,6 +49,7 @@ json active_json(const std::optional<ActiveEntry>& active, Time now) {
       {"ref", active->ref.empty() ? json(nullptr) : json(active->ref)},
       {"since", active->since ? json(common::utc_timestamp_ms(*active->since)) : json(nullptr)},
       {"seconds", active->since ? json(age(*active->since, now).count()) : json(nullptr)},
+      {"run_id", active->run_id ? json(*active->run_id) : json(nullptr)},
   };
 }
 

@@ -129,10 +129,12 @@ void read_ledger(const common::Config& config, StatusReport& report) {
       auto history = ledger.history(deployment.name, 5);
       deployment.last_success = std::move(history.last_success);
       deployment.last_failure = std::move(history.last_failure);
+      deployment.recent = std::move(history.recent);
       if (!deployment.active) continue;
-      for (const auto& run : history.recent) {
+      for (const auto& run : deployment.recent) {
         if (run.entry_name == deployment.active->entry && !run.finished_at) {
           deployment.active->since = run.started_at;
+          deployment.active->run_id = run.id;
           break;
         }
       }
@@ -144,6 +146,7 @@ void read_ledger(const common::Config& config, StatusReport& report) {
     for (auto& deployment : report.deployments) {
       deployment.last_success.reset();
       deployment.last_failure.reset();
+      deployment.recent.clear();
     }
   }
 }

@@ -31,6 +31,7 @@ struct ActiveEntry {
   std::string ref;
   /// When its run started (the ledger), else when it was moved into active/ (the file's ctime).
   std::optional<Time> since;
+  std::optional<ledger::RunId> run_id;  ///< its unfinished run in the ledger, when reachable
 };
 
 /// A release-mode deployment's releases, read from its folders (common/release_layout.hpp).
@@ -54,6 +55,7 @@ struct DeploymentStatus {
   std::optional<ReleaseStatus> releases;   ///< release mode only
   std::optional<ledger::Run> last_success;
   std::optional<ledger::Run> last_failure;
+  std::vector<ledger::Run> recent;  ///< the newest runs (up to 5), newest first; not in to_json
 };
 
 struct StatusReport {

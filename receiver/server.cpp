@@ -25,6 +25,7 @@
 #include <boost/beast/http.hpp>
 
 #include "common/log.hpp"
+#include "common/status_counters.hpp"
 #include "common/version.hpp"
 #include "queue-layout/layout.hpp"
 #include "receiver/handler.hpp"
@@ -320,6 +321,7 @@ class Server {
     message.prepare_payload();
     stream.expires_after(limits.read_timeout());
     auto [write_ec, written] = co_await http::async_write(stream, message, nothrow);
+    counters_.count(response.status);  // for the dashboard's /metrics
 
     const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - started);
@@ -398,6 +400,7 @@ class Server {
     message.prepare_payload();
     stream.expires_after(kLingerTime);
     auto [ec, n] = co_await http::async_write(stream, message, nothrow);
+    counters_.count(503);
     common::log::warn("connection refused",
                       {{"status", 503},
                        {"connections", sessions_},
@@ -417,6 +420,7 @@ class Server {
   std::uint32_t sessions_ = 0;
   std::uint32_t refusals_ = 0;
   bool stopping_ = false;
+  common::StatusCounters counters_{common::receiver_counters_file(config_.state_dir)};
 };
 
 }  // namespace

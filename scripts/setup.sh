@@ -13,6 +13,7 @@ packages=(
   clang libclang-rt-14-dev   # the libFuzzer smoke tests (tests/reliability)
   clang-format               # scripts/format.sh --check (.ci/run with DEPLOY_FORMAT_CHECK=1)
   nginx certbot pebble sudo  # deploy-privileged and its tests (a real nginx, certbot against pebble)
+  libsodium-dev prometheus-cpp-dev chromium   # the dashboard: password hashes, /metrics, browser tests
 )
 # Optional extras for the benchmarks (scripts/setup.sh --bench).
 if [[ "${1:-}" == "--bench" ]]; then

@@ -27,6 +27,7 @@
 #include "common/ledger/errors.hpp"
 #include "common/ledger/release_types.hpp"
 #include "common/ledger/types.hpp"
+#include "common/ledger/views.hpp"
 
 namespace ledger {
 
@@ -169,6 +170,15 @@ class Ledger {
 
   /// The recorded steps of a run, by index.
   std::vector<Step> steps(RunId run);
+
+  // --- The dashboard (views.hpp) ---------------------------------------------------------------
+
+  /// `limit` runs of `deployment` after skipping the `offset` newest, and how many there are.
+  RunPage runs_page(const std::string& deployment, std::size_t offset, std::size_t limit);
+  /// One run with its steps; nullopt for an unknown id.
+  std::optional<Run> run(RunId id);
+  /// Outcome counts, duration histograms and last successes of every deployment.
+  RunStatistics statistics();
 
  private:
   std::unique_ptr<detail::Session> session_;

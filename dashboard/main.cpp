@@ -1,0 +1,19 @@
+// main.cpp: `dashboard --config FILE`: the web dashboard and metrics (server.hpp,
+// docs/dashboard.md).
+#include "common/cli.hpp"
+#include "dashboard/server.hpp"
+
+int main(int argc, char** argv) {
+  common::StandardOptions options;
+  return common::run_main(
+      "dashboard", argc, argv,
+      [&](CLI::App& app) {
+        app.description("Serves the deploy dashboard (pages, live logs, /metrics)");
+        common::add_standard_options(app, options);
+      },
+      [&] {
+        const common::Config config = common::load_config_for(options);
+        common::refuse_root_unless_allowed(config);
+        return dashboard::run(config);
+      });
+}

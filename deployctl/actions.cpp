@@ -1,0 +1,93 @@
+// actions.cpp: retry_failed and enqueue_replay (actions.hpp). The contracts are described at the
+// top of cmd_retry.cpp and cmd_enqueue.cpp.
+#include "deployctl/actions.hpp"
+
+#include <system_error>
+
+#include "common/entry.hpp"
+#include "common/validate.hpp"
+#include "deployctl/commands.hpp"
+#include "queue-layout/layout.hpp"
+#include "queue-layout/move.hpp"
+#include "queue-layout/name.hpp"
+#include "queue-layout/publish.hpp"
+#include "queue-layout/scan.hpp"
+
+namespace deployctl {
+namespace {
+
+// The same folders every program creates at start: an entry queued before the pipeline first ran
+// waits for its deployer instead of failing here.
+void ensure_folders(const queue_layout::Layout& layout, const common::Deployment& deployment) {
+  if (auto ec = queue_layout::ensure_layout(layout, {deployment.name}); ec) {
+    throw Failure("cannot create the state directory " + layout.root().string() + ": " +
+                  ec.message());
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> retry_failed(const common::Config& config,
+                                      const common::Deployment& deployment,
+                                      std::vector<std::string> names,
+                                      const std::function<void(const std::string&)>& moved) {
+  const queue_layout::Layout layout(config.state_dir);
+  const auto failed = layout.failed(deployment.name);
+  const auto queue = layout.queue(deployment.name);
+  queue_layout::Listing listing;
+  if (auto ec = queue_layout::list_entries(failed, listing);
+      ec && ec != std::errc::no_such_file_or_directory) {
+    throw Failure("cannot list " + failed.string() + ": " + ec.message());
+  }
+  if (names.empty()) names = listing.entries;
+  if (names.empty()) return names;
+  for (const auto& name : names) {
+    if (!queue_layout::exists(failed, name)) {
+      throw Failure("no failed entry " + name + " in " + failed.string());
+    }
+  }
+  ensure_folders(layout, deployment);
+  for (const auto& name : names) {
+    if (auto ec = queue_layout::move_entry(failed, queue, name); ec) {
+      throw Failure("cannot move " + name + " from " + failed.string() + " to " + queue.string() +
+                    ": " + ec.message());
+    }
+    // After the move: removing the report first would leave a failed entry without its reason.
+    const std::string report = queue_layout::error_name(name);
+    if (auto ec = queue_layout::remove_entry(failed, report); ec) {
+      throw Failure("moved " + name + " back into the queue, but cannot remove " +
+                    (failed / report).string() + ": " + ec.message());
+    }
+    if (moved) moved(name);
+  }
+  return names;
+}
+
+std::string enqueue_replay(const common::Config& config, const common::Deployment& deployment,
+                           const std::string& sha, const std::string& ref,
+                           const std::string& user) {
+  if (auto check = common::check_sha(sha); !check.ok()) {
+    throw UsageError("--sha: " + check.error().message + " (give the full commit id)");
+  }
+  if (!ref.empty()) {
+    if (auto check = common::check_ref(ref); !check.ok()) {
+      throw UsageError("--ref: " + check.error().message);
+    }
+  }
+  const std::string text = common::write_replay_entry(
+      deployment.repository, ref.empty() ? "refs/heads/" + deployment.branch : ref, sha, user);
+  const queue_layout::Layout layout(config.state_dir);
+  ensure_folders(layout, deployment);
+  const auto queue = layout.queue(deployment.name);
+  queue_layout::NameClock clock;
+  for (int attempt = 0;; ++attempt) {
+    const std::string name = clock.next("replay-" + queue_layout::process_uniquifier());
+    const std::error_code ec = queue_layout::publish(queue, name, text);
+    if (!ec) return name;
+    // publish never replaces a file: a name taken by someone else is retried with the next one.
+    if (ec == std::errc::file_exists && attempt < 5) continue;
+    throw Failure("cannot publish " + name + " into " + queue.string() + ": " + ec.message());
+  }
+}
+
+}  // namespace deployctl

@@ -1,0 +1,30 @@
+// actions.hpp: the two writes an operator makes into the state directory, shared by deployctl's
+// `retry` and `enqueue` and by the dashboard's buttons, so both write exactly the same thing.
+// Neither touches the ledger: the deployer records an entry when it takes it.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/config.hpp"
+
+namespace deployctl {
+
+/// Moves `names` (all canonical entries of failed/<deployment>/, oldest first, when empty) back
+/// into queues/<deployment>/, then removes each one's .error.json; calls `moved` after each.
+/// Returns the names moved (empty when there was nothing to retry). Every named entry is checked
+/// before anything moves. Throws Failure naming the entry or folder at fault. Crash safety: see
+/// cmd_retry.cpp.
+std::vector<std::string> retry_failed(const common::Config& config,
+                                      const common::Deployment& deployment,
+                                      std::vector<std::string> names,
+                                      const std::function<void(const std::string&)>& moved = {});
+
+/// Publishes a replay entry for `sha` (validated, lower-case) on `ref` (empty: the deployment's
+/// branch) requested by `user` into queues/<deployment>/ and returns its name; durable when it
+/// returns. Throws UsageError for a bad sha or ref, Failure when it cannot be written.
+std::string enqueue_replay(const common::Config& config, const common::Deployment& deployment,
+                           const std::string& sha, const std::string& ref, const std::string& user);
+
+}  // namespace deployctl
