@@ -1,5 +1,6 @@
-// PM2 apps for the deploy pipeline, derived from the configuration file: `receiver`, `router`, and
-// one `deployer-<name>` per enabled deployment. Adding a deployment to the configuration needs no
+// PM2 apps for the deploy pipeline, derived from the configuration file: `receiver`, `router`, one
+// `deployer-<name>` per enabled deployment, and `dashboard` when the configuration has dashboard
+// users (docs/dashboard.md). Adding a deployment to the configuration needs no
 // edit here: `pm2 reload ecosystem.config.js` (or scripts/run.sh) picks it up.
 //
 // Environment:
@@ -56,10 +57,14 @@ const deployments = Object.entries(config.deployments || {})
     .filter(([name, d]) => !name.startsWith('_') && d && typeof d === 'object' && d.enabled !== false)
     .map(([name]) => name);
 
+// The dashboard refuses to start without users: run it only when someone could log in.
+const dashboard = config.dashboard && Array.isArray(config.dashboard.users) && config.dashboard.users.length > 0;
+
 module.exports = {
   apps: [
     app('receiver', 'receiver', []),
     app('router', 'router', []),
     ...deployments.map((name) => app(`deployer-${name}`, 'deployer', ['--deployment', name])),
+    ...(dashboard ? [app('dashboard', 'dashboard', [])] : []),
   ],
 };

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The run command (README): on a fresh Debian 12 machine, installs what is missing, builds,
 # starts the embedded PostgreSQL (unless DATABASE_URL is set), migrates the ledger, creates the
-# state directory, and starts the receiver, the router and the demo deployment's deployer under
-# PM2, with a demo configuration whose deployment `demo` deploys from a local git repository
-# created here. Every run also pushes one new commit to that repository, so the next
-# `build/bin/deployctl send-test-push demo` has something new to deploy.
+# state directory, and starts the receiver, the router, the demo deployment's deployer and the
+# dashboard (user `demo`, password printed at the end) under PM2, with a demo configuration whose
+# deployment `demo` deploys from a local git repository created here. Every run also pushes one
+# new commit to that repository, so the next `build/bin/deployctl send-test-push demo` has
+# something new to deploy.
 #
 # Everything lives in .demo/ (git-ignored): the configuration, the secret, the PostgreSQL
 # cluster, the git repositories, the state directory, PM2's home. config/deployer.json (the
@@ -13,13 +14,15 @@
 #
 # Safe to run twice: what exists is kept, the build is incremental, PM2 reloads the apps with the
 # new binaries. scripts/stop.sh stops everything (scripts/stop.sh --purge also removes .demo/).
-# Environment: DEMO_PORT (default 3400), DATABASE_URL (use this database instead of the embedded
-# one), JOBS (build parallelism, default: the number of CPUs).
+# Environment: DEMO_PORT (default 3400), DEMO_DASHBOARD_PORT (default DEMO_PORT + 1), DATABASE_URL
+# (use this database instead of the embedded one), JOBS (build parallelism, default: the number of
+# CPUs).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 demo="$here/.demo"
 port="${DEMO_PORT:-3400}"
+dashboard_port="${DEMO_DASHBOARD_PORT:-$((port + 1))}"
 pm2="$here/pm2/node_modules/.bin/pm2"
 export PM2_HOME="$demo/pm2-home"
 
@@ -80,6 +83,18 @@ fi
 # 4. The webhook secret: generated once, in a file only its owner can read.
 if [[ ! -s "$demo/webhook-secret" ]]; then
   (umask 077 && openssl rand -hex 32 >"$demo/webhook-secret")
+fi
+
+# 4b. The dashboard's demo user (an operator): a password generated once and printed at the end,
+# kept in the configuration only as its argon2id hash; and the token for /metrics.
+if [[ ! -s "$demo/dashboard-password" ]]; then
+  (umask 077 && openssl rand -hex 9 >"$demo/dashboard-password")
+fi
+if [[ ! -s "$demo/dashboard-demo.hash" || "$demo/dashboard-password" -nt "$demo/dashboard-demo.hash" ]]; then
+  (umask 077 && build/bin/deployctl hash-password <"$demo/dashboard-password" >"$demo/dashboard-demo.hash")
+fi
+if [[ ! -s "$demo/metrics-token" ]]; then
+  (umask 077 && openssl rand -hex 32 >"$demo/metrics-token")
 fi
 
 # 5. A local "GitHub": a bare origin and an author clone to make commits in. The app's files are
@@ -144,6 +159,12 @@ cat >"$demo/deployer.json.tmp" <<JSON
   "secrets": { "webhook": [ { "file": "$demo/webhook-secret" } ] },
   "database": { "url": $database_source },
   "router": { "settle_ms": 500 },
+  "dashboard": {
+    "listen": { "host": "127.0.0.1", "port": $dashboard_port },
+    "public_url": "http://127.0.0.1:$dashboard_port",
+    "metrics_token": { "file": "$demo/metrics-token" },
+    "users": [ { "name": "demo", "password_hash": { "file": "$demo/dashboard-demo.hash" }, "role": "operator" } ]
+  },
   "deployments": {
     "demo": {
       "repository": "local/demo",
@@ -268,6 +289,7 @@ cat <<TXT
 The pipeline is running under PM2: $(tr '\n' ' ' <<<"$states")
   webhook URL:    http://127.0.0.1:$port/github-webhook   (health: http://127.0.0.1:$port/)
   webhook secret: $demo/webhook-secret
+  dashboard:      http://127.0.0.1:$dashboard_port/   user demo, password $(cat "$demo/dashboard-password")
   configuration:  $DEPLOYER_CONFIG$( ((linked)) && echo " (also config/deployer.json)")
   demo app:       http://127.0.0.1:$app_port/ (health: /up), PM2 cluster of 2, PM2_HOME=$demo/app-pm2
                   live: ${live:0:12}; new commit ${tip:0:12} pushed to $demo/origin.git, not deployed yet
