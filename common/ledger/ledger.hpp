@@ -129,7 +129,9 @@ class Ledger {
   /// Records that `entry` was not deployed: superseded (a newer push is waiting), stale (older
   /// than the deployed commit), or failed before any run (e.g. a malformed replay). Sets the
   /// queue item's state and reason, and adds a finished run row for the history (once: repeating
-  /// the call adds no second row). `sha`/`ref` are used only when the ledger has no item yet.
+  /// the call adds no second row). A run of the entry left open by a killed deployer is closed
+  /// as interrupted in the same transaction. `sha`/`ref` are used only when the ledger has no
+  /// item yet.
   void mark(const std::string& deployment, const std::string& entry, QueueState state,
             const std::string& reason, const std::string& sha = "", const std::string& ref = "");
 

@@ -52,7 +52,7 @@ std::optional<QueueItem> Ledger::queue_item(const std::string& deployment,
 }
 
 std::map<std::string, QueueItem> Ledger::queue_items(const std::string& deployment,
-                                                    const std::vector<std::string>& entries) {
+                                                     const std::vector<std::string>& entries) {
   return session_->run("queue_items", [&](pqxx::connection& conn) {
     pqxx::nontransaction tx{conn};  // one statement
     const auto rows = tx.exec_params("SELECT " + detail::queue_item_columns() +
@@ -114,6 +114,14 @@ void Ledger::mark(const std::string& deployment, const std::string& entry, Queue
         "   state = EXCLUDED.state, reason = EXCLUDED.reason, updated_at = now()"
         " RETURNING hook_id, delivery_id, trigger, sha, ref",
         deployment, entry, sha, ref, state_text, reason);
+    // A run of this entry left open by a deployer killed mid-deploy is closed as interrupted,
+    // as start_run would have done had the entry run again: the decision ends the entry, so no
+    // run of it may stay "running" in the history forever.
+    tx.exec_params(
+        "UPDATE runs SET outcome = 'interrupted', finished_at = now(),"
+        " error = 'the deployer stopped before this run finished'"
+        " WHERE deployment = $1 AND entry_name = $2 AND outcome IS NULL",
+        deployment, entry);
     // A finished run row, so `deployctl status` shows the decision among the runs. Skipped when
     // the entry's newest run already says the same (the same mark() repeated after a crash).
     tx.exec_params(

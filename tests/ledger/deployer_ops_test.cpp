@@ -190,6 +190,24 @@ TEST_CASE("mark records superseded and stale entries once with a run row for the
   CHECK_THROWS_AS(ledger.mark("site", "x.json", QueueState::queued, "no"), ledger::Error);
 }
 
+TEST_CASE("mark closes a run a killed deployer left open as interrupted") {
+  ledger_test::MigratedDatabase db;
+  ledger::Ledger ledger{db.url()};
+  ledger.record_routed("site", "e.json", key, sha('a'), main_ref);
+  ledger.claim("site", "e.json", sha('a'), main_ref, key);
+  // The deployer is killed -9 during this run; when the entry is taken again a newer push is
+  // waiting, so it is superseded instead of run again.
+  const auto killed = ledger.start_run("site", "e.json", sha('a'), main_ref, {}, key);
+  ledger.mark("site", "e.json", QueueState::superseded, "newer push new.json is waiting");
+
+  const auto runs = ledger.history("site").recent;
+  REQUIRE(runs.size() == 2);
+  CHECK(runs[0].outcome == RunOutcome::superseded);
+  CHECK(runs[1].id == killed);
+  CHECK(runs[1].outcome == RunOutcome::interrupted);
+  CHECK(runs[1].finished_at);
+}
+
 TEST_CASE("last_deployed_sha is the newest successful run of that deployment") {
   ledger_test::MigratedDatabase db;
   ledger::Ledger ledger{db.url()};
@@ -231,8 +249,8 @@ TEST_CASE("supersede marks only queued webhook pushes, in one statement with the
   ledger.record_routed("site", "1.json", ledger::DeliveryKey{"h", "d1"}, sha('a'), main_ref);
   ledger.record_routed("site", "2.json", ledger::DeliveryKey{"h", "d2"}, sha('b'), main_ref);
   ledger.record_routed("site", "3.json", ledger::DeliveryKey{"h", "d3"}, sha('c'), main_ref);
-  ledger.claim("site", "3.json", sha('c'), main_ref);            // running: left alone
-  ledger.claim("site", "op.json", sha('d'), main_ref);           // an operator's: left alone
+  ledger.claim("site", "3.json", sha('c'), main_ref);                // running: left alone
+  ledger.claim("site", "op.json", sha('d'), main_ref);               // an operator's: left alone
   ledger.record_routed("other", "1.json", key, sha('a'), main_ref);  // another deployment
 
   // Names with the characters an array literal must escape reach the query intact.
