@@ -142,7 +142,8 @@ void read_dashboard(const ConfigNode& root, DashboardSettings& dashboard) {
   node.require_object();
   node.check_keys({"listen", "public_url", "metrics_token", "users"});
   read_listen(node, dashboard.listen);
-  if (node.has("public_url")) {
+  // null is "not set", as deployctl check-config shows it.
+  if (node.has("public_url") && !node.child("public_url").json().is_null()) {
     const auto url = node.child("public_url");
     auto text = url.as_nonempty_string();
     if (!text.starts_with("https://") && !text.starts_with("http://")) {

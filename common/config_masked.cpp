@@ -92,7 +92,9 @@ nlohmann::json dashboard_json(const DashboardSettings& dashboard) {
   }
   return {
       {"listen", {{"host", dashboard.listen.host}, {"port", dashboard.listen.port}}},
-      {"public_url", dashboard.public_url},
+      // null when unset: the effective configuration must load back as it is shown.
+      {"public_url", dashboard.public_url.empty() ? nlohmann::json(nullptr)
+                                                  : nlohmann::json(dashboard.public_url)},
       {"metrics_token", source_json(dashboard.metrics_token)},
       {"users", std::move(users)},
   };
