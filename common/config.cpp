@@ -6,6 +6,7 @@
 #include "common/config.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <set>
 
@@ -60,6 +61,30 @@ void read_listen(const ConfigNode& root, ListenSettings& listen) {
   listen.port = static_cast<std::uint16_t>(node.integer("port", listen.port, 0, 65535));
 }
 
+// The host of an URL whose authority starts at `at`: "[::1]" -> "::1", "host:8080" -> "host".
+std::string url_host(std::string_view url, std::size_t at) {
+  auto authority = url.substr(at, url.find_first_of("/?#", at) - at);
+  if (auto user = authority.rfind('@'); user != std::string_view::npos) {
+    authority.remove_prefix(user + 1);
+  }
+  if (authority.starts_with('[')) {
+    const auto close = authority.find(']');
+    return std::string(authority.substr(1, close == std::string_view::npos ? 0 : close - 1));
+  }
+  return std::string(authority.substr(0, authority.find(':')));
+}
+
+bool is_loopback_host(const std::string& host) {
+  if (host == "localhost") return true;
+  const auto address = parse_ip(host);
+  if (!address) return false;
+  const auto plain = address->unmapped();
+  if (!plain.v6) return plain.bytes[0] == 127;
+  static const std::array<std::uint8_t, 16> loopback{0, 0, 0, 0, 0, 0, 0, 0,
+                                                     0, 0, 0, 0, 0, 0, 0, 1};
+  return plain.bytes == loopback;
+}
+
 void read_github(const ConfigNode& root, GitHubSettings& github) {
   if (!root.has("github")) return;
   const auto node = root.child("github");
@@ -76,6 +101,13 @@ void read_github(const ConfigNode& root, GitHubSettings& github) {
     }
     const auto host_start = text.find("://") + 3;
     if (host_start >= text.size() || text[host_start] == '/') url.fail("has no host");
+    // The token travels in every request's Authorization header: plain HTTP only where nobody
+    // can listen in between (a local test server or a local TLS-terminating proxy).
+    if (text.starts_with("http://") && !is_loopback_host(url_host(text, host_start))) {
+      url.fail(
+          "http:// is allowed only for a loopback host (127.0.0.0/8, ::1, localhost); use "
+          "https:// (the GitHub token would be sent in clear)");
+    }
     while (text.ends_with('/')) text.pop_back();  // callers append "/repos/..."
     github.api_url = std::move(text);
   }

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "common/printable.hpp"
 #include "common/timefmt.hpp"
 #include "common/write_all.hpp"
 
@@ -33,39 +34,9 @@ State& state() {
   return instance;
 }
 
-bool is_control(unsigned char c) {
-  return c < 0x20 || c == 0x7f;
-}
-
-void append_escaped(std::string& out, unsigned char c) {
-  static constexpr char hex[] = "0123456789abcdef";
-  switch (c) {
-    case '\n':
-      out += "\\n";
-      return;
-    case '\r':
-      out += "\\r";
-      return;
-    case '\t':
-      out += "\\t";
-      return;
-    default:
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 0xf];
-  }
-}
-
-// The message: control characters escaped, nothing quoted.
+// The message: controls and bytes that are not UTF-8 escaped, nothing quoted.
 void append_message(std::string& out, std::string_view message) {
-  for (char ch : message) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (is_control(c)) {
-      append_escaped(out, c);
-    } else {
-      out += ch;
-    }
-  }
+  append_printable(out, message);
 }
 
 void append_key(std::string& out, std::string_view key) {
@@ -129,25 +100,22 @@ std::string format_value(std::string_view value) {
     value = value.substr(0, max_value_bytes);
     truncated = true;
   }
-  bool quote = value.empty();
-  for (char ch : value) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == ' ' || c == '"' || c == '=' || c == '\\' || is_control(c)) quote = true;
+  bool quote = value.empty() || !is_printable(value);
+  for (char c : value) {
+    if (c == ' ' || c == '"' || c == '=' || c == '\\') quote = true;
   }
   std::string out;
   out.reserve(value.size() + 8);
   if (quote) out += '"';
-  for (char ch : value) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (is_control(c)) {
-      append_escaped(out, c);
-    } else {
-      out += ch;
-    }
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    if (value[i] != '"' && value[i] != '\\') continue;
+    append_printable(out, value.substr(run, i - run));
+    out += '\\';
+    out += value[i];
+    run = i + 1;
   }
+  append_printable(out, value.substr(run));
   if (truncated) out += "...";
   if (quote) out += '"';
   return out;

@@ -62,8 +62,10 @@ Result<void> check_hook_id(std::string_view s) {
 Result<void> check_event_name(std::string_view s) {
   if (s.empty()) return fail("must not be empty");
   if (s.size() > 64) return fail("must be at most 64 characters");
-  if (!all_of(s, [](char c) { return is_lower(c) || c == '_'; }))
-    return fail("must contain only lowercase letters and '_'");
+  // GitHub's event names include digits (projects_v2_item); which events deploy is the
+  // router's business, so every well-formed name is accepted and stored.
+  if (!all_of(s, [](char c) { return is_lower(c) || is_digit(c) || c == '_'; }))
+    return fail("must contain only lowercase letters, digits and '_'");
   return {};
 }
 

@@ -3,11 +3,19 @@
 // output), to stdout; which file it is goes to stderr. Without ENTRY, the log written last (by
 // modification time: a retried older entry's log is the newest when it ran last). Reads only;
 // works without the database. Exit 1 when there is no such log.
+//
+// Step output is whatever the step printed, escape sequences included: on a terminal they would
+// recolour, move the cursor, retitle the window or worse. So when stdout is a terminal, control
+// characters (C0 but newline and tab, DEL, C1) and bytes that are not UTF-8 are shown escaped
+// (\x1b, \u009b; common/printable.hpp); --raw, or a pipe or a file, gets the bytes as stored.
+#include <unistd.h>
+
 #include <fstream>
 #include <iostream>
 #include <optional>
 #include <system_error>
 
+#include "common/printable.hpp"
 #include "deployctl/commands.hpp"
 #include "deployctl/lookup.hpp"
 
@@ -19,6 +27,7 @@ namespace fs = std::filesystem;
 struct LogsOptions {
   std::string deployment;
   std::string entry;
+  bool raw = false;
 };
 
 constexpr std::string_view kLogSuffix = ".json.log";
@@ -61,10 +70,22 @@ int run_logs(const Context& context, const LogsOptions& options) {
     throw Failure("cannot read " + file.string());
   }
   std::cerr << "deployctl: " << file.string() << "\n";
-  // Copied in chunks (a log can be large); an empty log prints nothing and is not an error.
-  char buffer[65536];
-  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-    std::cout.write(buffer, in.gcount());
+  if (options.raw || ::isatty(STDOUT_FILENO) == 0) {
+    // Copied in chunks (a log can be large); an empty log prints nothing and is not an error.
+    char buffer[65536];
+    while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+      std::cout.write(buffer, in.gcount());
+    }
+  } else {
+    // Line by line, so that no UTF-8 sequence is cut in two between reads.
+    std::string line;
+    std::string shown;
+    while (std::getline(in, line)) {
+      shown.clear();
+      common::append_printable(shown, line, {true});
+      if (!in.eof()) shown += '\n';
+      std::cout << shown;
+    }
   }
   std::cout.flush();
   if (!std::cout) throw Failure("cannot write the log to stdout");
@@ -81,6 +102,8 @@ void add_logs(CLI::App& app, Context& context) {
       ->required();
   command->add_option("ENTRY", options->entry,
                       "the entry whose run log to print (default: the log written last)");
+  command->add_flag("--raw", options->raw,
+                    "print the bytes as stored, even on a terminal (escape sequences included)");
   command->callback([&context, options] {
     context.action = [&context, options] { return run_logs(context, *options); };
   });

@@ -19,6 +19,7 @@
 
 #include "common/validate.hpp"
 #include "common/write_all.hpp"
+#include "deployer/coalesce.hpp"
 #include "deployer/git.hpp"
 #include "deployer/intake.hpp"
 #include "deployer/moves.hpp"
@@ -59,24 +60,6 @@ ledger::StepOutcome to_ledger(StepReport::Result result) {
       return ledger::StepOutcome::timeout;
   }
   return ledger::StepOutcome::failed;
-}
-
-// The newest webhook push of this deployment waiting in the queue after `entry`, if any.
-boost::asio::awaitable<std::optional<std::string>> newer_webhook_push(Context& context,
-                                                                      const std::string& entry) {
-  queue_layout::Listing listing;
-  if (queue_layout::list_entries(context.queue, listing)) co_return std::nullopt;
-  for (auto it = listing.entries.rbegin(); it != listing.entries.rend() && *it > entry; ++it) {
-    const std::string& candidate = *it;
-    auto item = co_await with_ledger(context, "queue_item", [&] {
-      return context.ledger.queue_item(context.deployment.name, candidate);
-    });
-    if (item && item->state == ledger::QueueState::queued &&
-        item->trigger == ledger::Trigger::webhook) {
-      co_return candidate;
-    }
-  }
-  co_return std::nullopt;
 }
 
 // Checks `sha` out and lists the paths changed since `previous`, the two git processes side by
@@ -244,9 +227,8 @@ boost::asio::awaitable<std::optional<RunState>> take(Context& context, const std
         (state.delivery_id.empty() ? std::string() : ", delivery " + state.delivery_id));
   }
   if (state.trigger == ledger::Trigger::webhook && deployment.coalesce) {
-    if (auto newer = co_await newer_webhook_push(context, name)) {
-      co_await skip_entry(context, *state.log, name, push, ledger::QueueState::superseded,
-                          "superseded by the newer push " + *newer);
+    if (auto reason = co_await superseding_push(context, *state.log, name, push)) {
+      co_await skip_entry(context, *state.log, name, push, ledger::QueueState::superseded, *reason);
       co_return std::nullopt;
     }
   }

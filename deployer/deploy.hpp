@@ -5,9 +5,9 @@
 //   take      read and check the entry (a broken one goes to failed/ with its reason; a
 //             rollback entry's target release is found, since the claim records its commit);
 //             ledger claim(): "webhook" when the router queued it, "operator" for anything else;
-//             the run log; coalescing: a webhook push with a newer webhook push of the
-//             deployment waiting (its ledger item queued) is recorded superseded and moved to
-//             done/ undeployed, unless "coalesce": false;
+//             the run log; coalescing: a webhook push whose commit a webhook push waiting in
+//             the queue (its ledger item queued) contains is recorded superseded and moved to
+//             done/ undeployed, unless "coalesce": false (coalesce.hpp: ancestry, never arrival);
 //   prepare   git ready (the clone in place; release mode's folders and bare store), the commit
 //             fetched, the replay rule (staleness.hpp: a webhook push off the branch or not newer
 //             than the deployed commit is recorded stale and moved to done/), the run started,

@@ -226,6 +226,24 @@ boost::asio::awaitable<std::optional<bool>> Git::is_ancestor(const std::string& 
   co_return std::nullopt;
 }
 
+boost::asio::awaitable<std::vector<std::string>> Git::ancestors(const std::string& sha,
+                                                                std::size_t limit) {
+  // "--end-of-options": the sha (validated) can never be read as an option.
+  std::vector<std::string> args{"rev-list", "--max-count=" + std::to_string(limit),
+                                "--end-of-options", sha};
+  auto r = co_await git(std::move(args), false, true);
+  std::vector<std::string> out;
+  if (r.exit_code != 0) co_return out;
+  std::size_t start = 0;
+  while (start < r.output.size()) {
+    auto end = r.output.find('\n', start);
+    if (end == std::string::npos) end = r.output.size();
+    if (end > start) out.push_back(r.output.substr(start, end - start));
+    start = end + 1;
+  }
+  co_return out;
+}
+
 boost::asio::awaitable<void> Git::checkout(const std::string& sha) {
   // --force: local edits to tracked files must not stop a deploy; the deployed tree is exactly
   // the commit. --detach: never "whatever the branch is now". The trailing "--" makes git take

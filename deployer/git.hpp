@@ -59,6 +59,11 @@ class Git {
   boost::asio::awaitable<std::optional<bool>> is_ancestor(const std::string& ancestor,
                                                           const std::string& descendant);
 
+  /// The commits reachable from `sha`, itself included (`git rev-list --max-count=<limit>`):
+  /// at most `limit` of them, newest first; empty when git cannot tell (`sha` missing).
+  boost::asio::awaitable<std::vector<std::string>> ancestors(const std::string& sha,
+                                                             std::size_t limit);
+
   /// `git checkout --force --detach <sha>`: the working tree is exactly that commit afterwards
   /// (tracked files; untracked ones such as node_modules are kept), and HEAD is checked to be it.
   boost::asio::awaitable<void> checkout(const std::string& sha);

@@ -3,6 +3,7 @@
 
 #include <set>
 
+#include "common/printable.hpp"
 #include "common/validate.hpp"
 #include "deployer/coalesce.hpp"
 #include "deployer/moves.hpp"
@@ -42,8 +43,10 @@ common::Result<TakenEntry> read_rollback(common::Entry entry, const Context& con
 
 }  // namespace
 
-common::Result<TakenEntry> read_push(const std::filesystem::path& dir, const std::string& name,
-                                     const Context& context) {
+namespace {
+
+common::Result<TakenEntry> check_push(const std::filesystem::path& dir, const std::string& name,
+                                      const Context& context) {
   std::string text;
   if (auto ec = queue_layout::read_entry(dir, name, context.max_entry_bytes(), text)) {
     return common::Error{"cannot read entry: " +
@@ -65,6 +68,17 @@ common::Result<TakenEntry> read_push(const std::filesystem::path& dir, const std
     return common::Error{"push deletes " + push->ref + ": there is no commit to deploy"};
   }
   return TakenEntry{std::move(entry.value()), std::move(push.value())};
+}
+
+}  // namespace
+
+common::Result<TakenEntry> read_push(const std::filesystem::path& dir, const std::string& name,
+                                     const Context& context) {
+  auto taken = check_push(dir, name, context);
+  // A hand-dropped file may hold any bytes, and the parser's message quotes them: made printable
+  // here (push_check.hpp), the reason can go into the ledger, the log and the report alike.
+  if (!taken.ok()) return common::Error{common::printable(taken.error().message)};
+  return taken;
 }
 
 boost::asio::awaitable<void> reject_entry(Context& context, const std::filesystem::path& from,

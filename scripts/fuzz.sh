@@ -2,14 +2,15 @@
 # scripts/fuzz.sh [SECONDS] [TARGET...]: builds the libFuzzer targets of fuzz/ with clang into
 # build-fuzz/ (or $FUZZ_BUILD_DIR) and runs each for SECONDS (default 60). Targets: fuzz_handler
 # (receiver::handle_request), fuzz_entry (common::parse_entry + parse_push), fuzz_config
-# (common::parse_config). Corpora grow in $FUZZ_BUILD_DIR/corpus/<target>/, seeded from
+# (common::parse_config), fuzz_intake (the deployer's entry check: every reason storable in the
+# ledger). Corpora grow in $FUZZ_BUILD_DIR/corpus/<target>/, seeded from
 # fuzz/seeds/<target>/ when present. Exit status 1 on the first
 # crash (libFuzzer leaves crash-<sha> in the build folder: turn it into a regression test).
 # Needs clang and libclang-rt-14-dev (scripts/setup.sh installs them).
 set -eu
 seconds=${1:-60}
 [ $# -gt 0 ] && shift
-targets=${*:-fuzz_handler fuzz_entry fuzz_config}
+targets=${*:-fuzz_handler fuzz_entry fuzz_config fuzz_intake}
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
 

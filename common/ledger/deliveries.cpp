@@ -6,6 +6,7 @@
 
 #include "common/ledger/rows.hpp"
 #include "common/ledger/session.hpp"
+#include "common/printable.hpp"
 
 namespace ledger {
 
@@ -61,15 +62,14 @@ void Ledger::record_deliveries(const std::vector<DeliveryRecord>& records) {
   std::map<std::tuple<std::string, std::string, std::string>, const DeliveryRecord*> last;
   for (const auto& r : records) last[{r.key.hook_id, r.key.delivery_id, r.entry_name}] = &r;
   if (last.empty()) return;
-  std::vector<std::optional<std::string>> hooks, ids, entries, events, decisions, reasons,
-      received;
+  std::vector<std::optional<std::string>> hooks, ids, entries, events, decisions, reasons, received;
   for (const auto& [key, r] : last) {
     hooks.emplace_back(r->key.hook_id);
     ids.emplace_back(r->key.delivery_id);
     entries.emplace_back(r->entry_name);
     events.emplace_back(r->event);
     decisions.emplace_back(std::string(to_string(r->decision)));
-    reasons.emplace_back(r->reason);
+    reasons.emplace_back(common::printable(r->reason, {true}));  // PostgreSQL text: UTF-8, no NUL
     received.push_back(received_micros(*r));
   }
   session_->run("record_deliveries", [&](pqxx::connection& conn) {
@@ -104,8 +104,8 @@ void Ledger::record_delivery(const DeliveryRecord& record) {
     detail::autocommit_write([&] {
       return tx.exec_prepared("record_delivery", record.key.hook_id, record.key.delivery_id,
                               record.entry_name, record.event,
-                              std::string(to_string(record.decision)), record.reason,
-                              detail::nullable(received));
+                              std::string(to_string(record.decision)),
+                              common::printable(record.reason, {true}), detail::nullable(received));
     });
     tx.commit();
   });

@@ -2,6 +2,7 @@
 #include "common/ledger/ledger.hpp"
 #include "common/ledger/rows.hpp"
 #include "common/ledger/session.hpp"
+#include "common/printable.hpp"
 
 namespace ledger {
 
@@ -87,7 +88,7 @@ std::vector<std::string> Ledger::supersede(const std::string& deployment,
           " started_at, finished_at, outcome, error)"
           " SELECT $1, entry_name, hook_id, delivery_id, trigger, sha, ref, now(), now(),"
           " 'superseded', $3 FROM marked RETURNING entry_name",
-          deployment, detail::text_array(entries), reason);
+          deployment, detail::text_array(entries), common::printable(reason, {true}));
     });
     tx.commit();
     std::vector<std::string> names;
@@ -105,6 +106,11 @@ void Ledger::mark(const std::string& deployment, const std::string& entry, Queue
                 std::string(to_string(state)) + " is not one of superseded, stale, failed");
   }
   const std::string state_text{to_string(state)};
+  // The reason may quote an entry's bytes (a parser's message): PostgreSQL refuses text that is
+  // not UTF-8 or holds a NUL, and one such entry must not stop the program (printable.hpp).
+  const std::string reason_text = common::printable(reason, {true});
+  const std::string sha_text = common::printable(sha);
+  const std::string ref_text = common::printable(ref);
   session_->run("mark", [&](pqxx::connection& conn) {
     pqxx::work tx{conn};
     const auto item = tx.exec_params1(
@@ -113,7 +119,7 @@ void Ledger::mark(const std::string& deployment, const std::string& entry, Queue
         " ON CONFLICT (deployment, entry_name) DO UPDATE SET"
         "   state = EXCLUDED.state, reason = EXCLUDED.reason, updated_at = now()"
         " RETURNING hook_id, delivery_id, trigger, sha, ref",
-        deployment, entry, sha, ref, state_text, reason);
+        deployment, entry, sha_text, ref_text, state_text, reason_text);
     // A run of this entry left open by a deployer killed mid-deploy is closed as interrupted,
     // as start_run would have done had the entry run again: the decision ends the entry, so no
     // run of it may stay "running" in the history forever.
@@ -133,7 +139,7 @@ void Ledger::mark(const std::string& deployment, const std::string& entry, Queue
         "   WHERE newest.outcome = $8 AND newest.error = $9)",
         deployment, entry, item[0].is_null() ? nullptr : item[0].c_str(),
         item[1].is_null() ? nullptr : item[1].c_str(), item[2].as<std::string>(),
-        item[3].as<std::string>(), item[4].as<std::string>(), state_text, reason);
+        item[3].as<std::string>(), item[4].as<std::string>(), state_text, reason_text);
     tx.commit();
   });
 }

@@ -2,6 +2,7 @@
 #include "common/ledger/ledger.hpp"
 #include "common/ledger/rows.hpp"
 #include "common/ledger/session.hpp"
+#include "common/printable.hpp"
 
 namespace ledger {
 namespace {
@@ -80,7 +81,7 @@ void Ledger::finish_run(RunId run, RunOutcome outcome, const std::string& error)
     const auto rows = tx.exec_params(
         "UPDATE runs SET outcome = $2, finished_at = now(), error = $3 WHERE id = $1"
         " RETURNING deployment, entry_name",
-        run, std::string(to_string(outcome)), error);
+        run, std::string(to_string(outcome)), common::printable(error, {true}));
     if (rows.empty()) {
       throw Error("ledger: finish_run: run " + std::to_string(run) + " does not exist");
     }

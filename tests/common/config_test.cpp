@@ -398,6 +398,19 @@ TEST_CASE("config: other values with rules") {
   CHECK(error_of(config) == file + ": github.api_url: must start with https:// or http://");
   config["github"] = {{"api_url", "https://"}};
   CHECK(error_of(config) == file + ": github.api_url: has no host");
+  // The token is sent with every request: plain HTTP only to this machine.
+  for (const char* url :
+       {"http://api.example.com", "http://10.0.0.1/api", "http://127.0.0.1.evil.com",
+        "http://[::2]:80", "http://localhost.evil.com"}) {
+    config["github"] = {{"api_url", url}};
+    CHECK_THAT(error_of(config),
+               Catch::Contains("github.api_url: http:// is allowed only for a loopback host"));
+  }
+  for (const char* url : {"http://127.0.0.1:9", "http://127.1.2.3/api", "http://[::1]:8080",
+                          "http://localhost:9", "https://api.example.com"}) {
+    config["github"] = {{"api_url", url}};
+    CHECK_NOTHROW(load(config));
+  }
   config = minimal();
   config["listen"] = {{"host", "127.0.0.1; rm"}};
   CHECK(error_of(config) == file + ": listen.host: must be an IP address or a host name");

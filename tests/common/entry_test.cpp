@@ -94,7 +94,7 @@ TEST_CASE("entry: every malformed envelope has its own error") {
   CHECK(error_of(entry_with("")) == "missing \"event\"");
   CHECK(error_of(entry_with("\"event\":5")) == "invalid \"event\": must be a string");
   CHECK(error_of(entry_with("\"event\":\"Push\"")) ==
-        "invalid \"event\": must contain only lowercase letters and '_'");
+        "invalid \"event\": must contain only lowercase letters, digits and '_'");
   CHECK(error_of(entry_with("\"event\":\"\"")) == "invalid \"event\": must not be empty");
   CHECK(error_of(entry_with("\"event\":\"push\",\"id\":\"../x\"")) ==
         "invalid \"id\": must contain only letters, digits, '_' and '-'");

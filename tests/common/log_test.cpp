@@ -121,3 +121,21 @@ TEST_CASE("log level comes from DEPLOY_LOG_LEVEL names") {
   CHECK(common::log::enabled(common::log::Level::error));
   common::log::set_level(common::log::Level::info);
 }
+
+TEST_CASE("log lines escape C1 controls and bytes that are not UTF-8") {
+  // U+009B is a one-character CSI; a raw 0x9b byte is one too on 8-bit terminals.
+  CHECK(common::log::format_value("a\xc2\x9b"
+                                  "31mb") == "\"a\\u009b31mb\"");
+  CHECK(common::log::format_value("raw\x9b"
+                                  "2J") == "\"raw\\x9b2J\"");
+  CHECK(common::log::format_value("\xc2\x85next") == "\"\\u0085next\"");
+  CHECK(common::log::format_value("bad\xff") == "\"bad\\xff\"");
+  CHECK(common::log::format_value("cut\xe2\x82") == "\"cut\\xe2\\x82\"");
+  CHECK(common::log::format_value("euro\xe2\x82\xac") == "euro\xe2\x82\xac");
+  CHECK(common::log::format_value("\xf0\x9f\x98\x80") == "\xf0\x9f\x98\x80");
+  CHECK(common::log::escape_text("GET /\xc2\x9b\x1b[0m") == "GET /\\u009b\\x1b[0m");
+  const auto line = common::log::format_line(when, common::log::Level::info, "receiver", "request",
+                                             {{"path", "/\xc2\x9b\xc0\xaf"}});
+  CHECK(line.find("\xc2\x9b") == std::string::npos);
+  CHECK(line.find("path=\"/\\u009b\\xc0\\xaf\"") != std::string::npos);
+}

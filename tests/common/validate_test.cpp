@@ -37,6 +37,7 @@ TEST_CASE("hook ids and event names") {
   CHECK_FALSE(common::valid_hook_id("12a"));
   CHECK(common::valid_event_name("push"));
   CHECK(common::valid_event_name("pull_request"));
+  CHECK(common::valid_event_name("projects_v2_item"));
   CHECK_FALSE(common::valid_event_name("Push"));
   CHECK_FALSE(common::valid_event_name("push-x"));
   CHECK_FALSE(common::valid_event_name(std::string(65, 'a')));
