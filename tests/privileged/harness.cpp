@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "tests/support/http.hpp"
+#include "tests/support/skip.hpp"
 
 namespace test::privileged {
 namespace {
@@ -48,11 +49,9 @@ void must_run(const std::vector<std::string>& argv) {
 }  // namespace
 
 void require_root() {
-  if (::geteuid() != 0) {
-    FAIL(
-        "this test needs root (it runs nginx's master, creates users, and is the root helper's "
-        "caller); CI runs the tests as root");
-  }
+  test::require_root(
+      "it runs nginx's master, creates users, and is the root helper's caller; CI runs the tests "
+      "as root");
 }
 
 Nginx::Nginx(const std::filesystem::path& dir) : dir_(dir), port_(test::free_port()) {

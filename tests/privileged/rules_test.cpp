@@ -14,6 +14,7 @@
 #include "deploy-privileged/policy.hpp"
 #include "deploy-privileged/site_file.hpp"
 #include "deploy-privileged/site_rules.hpp"
+#include "tests/support/skip.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/users.hpp"
 
@@ -153,7 +154,7 @@ TEST_CASE("only root itself, not through sudo, may choose the policy file") {
 }
 
 TEST_CASE("the caller's file is read with the caller's own rights") {
-  if (::geteuid() != 0) FAIL("needs root: it reads files as another, real user");
+  test::require_root("it reads files as another, real user");
   const auto user = test::ensure_user("dpl-test-app");
   test::TempDir dir("privileged-read");
   test::write_file(dir / "site.conf", "server {}\n");
