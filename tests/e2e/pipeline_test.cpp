@@ -52,7 +52,7 @@ nlohmann::json pipeline_config(const test::TempDir& root, unsigned short port,
         {"coalesce", false},
         {"env", {{"RECORD", (root / (std::string(name) + ".record")).string()}}},
         {"steps",
-         {{{"name", "work"}, {"run", {"sleep", "1"}}, {"timeout_s", 60}},
+         {{{"name", "work"}, {"run", {"sleep", "2"}}, {"timeout_s", 60}},
           {{"name", "record"},
            {"shell", true},
            {"run", {"echo \"$DEPLOY_DELIVERY $DEPLOY_SHA\" >> \"$RECORD\""}}}}},
@@ -234,7 +234,11 @@ TEST_CASE("the pipeline under PM2 deploys every push exactly once through kill -
   push("alpha");
 
   // ... and deployer-alpha is killed while it deploys: once its run log says the "work" step
-  // (sleep 1) has started, so the kill lands inside that step, before the "record" step.
+  // (sleep 2) has started, so the kill lands inside that step, before the "record" step. The PID
+  // is looked up first and the kill sent from inside the wait: asking PM2 takes long enough on a
+  // loaded machine for the step to end in between, and the kill would then find nothing running.
+  const auto deployer = pm2.app("deployer-alpha");
+  REQUIRE(deployer);
   require_eventually(
       [&] {
         queue_layout::Listing active;
@@ -242,13 +246,12 @@ TEST_CASE("the pipeline under PM2 deploys every push exactly once through kill -
         if (active.entries.size() != 1) return false;
         std::ifstream log(layout.logs("alpha") / (active.entries[0] + ".log"));
         const std::string text((std::istreambuf_iterator<char>(log)), {});
-        return text.find("step 1/2 work: ") != std::string::npos &&
-               text.find("step 1/2 work exited") == std::string::npos;
+        if (text.find("step 1/2 work: ") == std::string::npos ||
+            text.find("step 1/2 work exited") != std::string::npos)
+          return false;
+        return ::kill(deployer->pid, SIGKILL) == 0;
       },
       60s, "deployer-alpha to start the work step");
-  const auto deployer = pm2.app("deployer-alpha");
-  REQUIRE(deployer);
-  REQUIRE(::kill(deployer->pid, SIGKILL) == 0);
   push("beta");
   require_eventually(
       [&] {
