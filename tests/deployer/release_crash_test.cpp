@@ -7,7 +7,12 @@
 #include <catch2/catch.hpp>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <atomic>
 #include <thread>
@@ -86,6 +91,33 @@ void kill_orphans(const fs::path& root, int app_pid) {
   }
 }
 
+// Waits until the deployer's lock can be taken (and releases it at once): the restarted deployer
+// refuses to start while anything holds it. When it stays held, says which processes hold an
+// open descriptor of it, so a failure names the culprit instead of timing out later.
+std::string wait_lock_free(const fs::path& lock) {
+  const bool free = test::eventually(
+      [&] {
+        const int fd = ::open(lock.c_str(), O_RDWR | O_CLOEXEC);
+        if (fd < 0) return errno == ENOENT;
+        const bool taken = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+        ::close(fd);  // closing releases the flock
+        return taken;
+      },
+      std::chrono::seconds(10));
+  if (free) return "";
+  std::string holders;
+  for (const auto& process : fs::directory_iterator("/proc")) {
+    std::error_code ec;
+    for (const auto& fd : fs::directory_iterator(process.path() / "fd", ec)) {
+      if (fs::read_symlink(fd.path(), ec) != lock) continue;
+      std::string comm = test::read_file(process.path() / "comm");
+      holders += " " + process.path().filename().string() + " (" +
+                 comm.substr(0, comm.find('\n')) + ")";
+    }
+  }
+  return lock.string() + " still held after 10 s by:" + holders;
+}
+
 int app_pid(const fs::path& root) {
   std::ifstream in(root / "app.pid");
   int pid = 0;
@@ -114,6 +146,9 @@ TEST_CASE("kill -9 at every stage of a release deploy and a rollback leaves curr
     INFO("killed " << why);
     CHECK(check_current(h.app(), false).empty());
     kill_orphans(h.app(), app_pid(h.app()));
+    const auto held = wait_lock_free(h.tmp / "var" / "locks" / "deployer-app.lock");
+    INFO(held);
+    CHECK(held.empty());
     deployer = std::make_unique<test::Child>(h.start());
   };
 

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <stdexcept>
 #include <system_error>
@@ -133,7 +134,13 @@ void Child::kill() {
     ::kill(-pid_, SIGKILL);
     ::kill(pid_, SIGKILL);
     int status = 0;
-    if (::waitpid(pid_, &status, 0) == pid_) status_ = decode_status(status);
+    pid_t r;
+    // A signal caught meanwhile must not end the wait early: the caller counts on the process
+    // being gone (its locks released) when kill() returns.
+    do {
+      r = ::waitpid(pid_, &status, 0);
+    } while (r < 0 && errno == EINTR);
+    if (r == pid_) status_ = decode_status(status);
   }
 }
 
