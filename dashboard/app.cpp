@@ -181,7 +181,7 @@ Response App::login(const Request& request) {
 
 Response App::act(const Request& request, const Session& session, std::string_view path) {
   const Viewer viewer = viewer_of(session);
-  // /deployments/<name>/retry or /deployments/<name>/deploy
+  // /deployments/<name>/retry, /deployments/<name>/deploy or /deployments/<name>/rollback
   constexpr std::string_view prefix = "/deployments/";
   if (!path.starts_with(prefix))
     return html(404, message_page("Not found", "no such action", viewer));
@@ -191,14 +191,14 @@ Response App::act(const Request& request, const Session& session, std::string_vi
     return html(404, message_page("Not found", "no such action", viewer));
   const std::string name(rest.substr(0, slash));
   const auto action = rest.substr(slash + 1);
-  if (action != "retry" && action != "deploy") {
+  if (action != "retry" && action != "deploy" && action != "rollback") {
     return html(404, message_page("Not found", "no such action", viewer));
   }
   if (!session.is_operator()) {
     common::log::warn("action refused: viewer", {{"user", session.user}, {"path", path}});
     return html(403,
                 message_page("Refused",
-                             "only operators can retry or deploy; " + session.user + " is a viewer",
+                             "only operators can retry, deploy or roll back; " + session.user + " is a viewer",
                              viewer));
   }
   const auto found = config_.deployments.find(name);
@@ -224,6 +224,13 @@ Response App::act(const Request& request, const Session& session, std::string_vi
         common::log::info(
             "retry", {{"user", session.user}, {"deployment", deployment.name}, {"entry", moved}});
       }
+    } else if (action == "rollback") {
+      const auto queued =
+          deployctl::enqueue_rollback(config_, deployment, field("to"), session.user);
+      common::log::info("rollback", {{"user", session.user},
+                                     {"deployment", deployment.name},
+                                     {"release", queued.release},
+                                     {"entry", queued.entry}});
     } else {
       const auto entry =
           deployctl::enqueue_replay(config_, deployment, field("sha"), field("ref"), session.user);

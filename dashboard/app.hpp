@@ -6,8 +6,9 @@
 //   no live session                      -> 303 to /login (pages, the API and POSTs alike)
 //   POST without the session's CSRF token -> 403 ("missing" or "wrong CSRF token")
 //   POST that acts, by a viewer          -> 403 (only operators act)
-// then the page or the action. Actions write exactly what `deployctl retry` and
-// `deployctl enqueue` write (deployctl/actions.hpp) and answer 303 back to the deployment's page.
+// then the page or the action. Actions write exactly what `deployctl retry`, `deployctl enqueue`
+// and `deployctl rollback` write (deployctl/actions.hpp) and answer 303 back to the deployment's
+// page.
 //
 // Thread-safe: handle() may run on several threads at once (each call reads the state directory
 // and opens its own ledger connection).

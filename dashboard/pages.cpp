@@ -66,6 +66,43 @@ std::string failed_table(const std::vector<FailedEntry>& failed, const Viewer& v
   return out + "</tbody></table></div>";
 }
 
+// The kept releases of a release-mode deployment, newest first; an operator can switch back to
+// any one that is not live (a rollback entry, as `deployctl rollback --to RELEASE` writes).
+std::string releases_table(const DeploymentView& view, const Viewer& viewer) {
+  if (!view.releases) {
+    return "<p class=\"bad\">The releases cannot be read: " + escape(view.releases_note) + "</p>";
+  }
+  const auto& kept = *view.releases;
+  if (kept.releases.empty()) return "<p class=\"note\">No release kept yet.</p>";
+  std::string out =
+      "<div class=\"scroll\"><table id=\"releases\"><thead><tr><th>Release</th><th>Commit</th>"
+      "<th>Created</th><th>Outcome</th>";
+  if (viewer.can_act) out += "<th>Action</th>";
+  out += "</tr></thead><tbody>";
+  for (const auto& release : kept.releases) {
+    const std::string outcome = release.outcome.value_or("unknown");
+    out += "<tr><td><code>" + escape(release.name) + "</code>" +
+           (release.live ? " <strong class=\"ok\">live</strong>" : std::string()) +
+           "</td><td>" + commit_cell(release.commit, message_for(view.messages, release.commit)) +
+           "</td><td>" + escape(release.created) + "</td><td><span class=\"" + escape(outcome) +
+           "\">" + escape(outcome) + "</span></td>";
+    if (viewer.can_act) {
+      out += "<td>";
+      if (!release.live) {
+        out += action_form("/deployments/" + view.status.name + "/rollback", "Roll back to this",
+                           viewer, {{"to", release.name}});
+      }
+      out += "</td>";
+    }
+    out += "</tr>";
+  }
+  out += "</tbody></table></div>";
+  if (!kept.ledger_reachable) {
+    out += "<p class=\"note\">Outcomes unknown: " + escape(kept.ledger_note) + "</p>";
+  }
+  return out;
+}
+
 std::string deployment_card(const deployctl::DeploymentStatus& d, const Overview& overview,
                             Time now) {
   std::string out = "<section class=\"card\" aria-label=\"" + escape(d.name) + "\"><h2>" +
@@ -206,6 +243,9 @@ std::string deployment_page(const DeploymentView& view, const Viewer& viewer, Ti
               "?page=" + std::to_string(view.page + 2) + "\">Older</a>";
     }
     body += "</nav>";
+  }
+  if (view.releases || !view.releases_note.empty()) {
+    body += "<h2 id=\"kept-releases\">Kept releases</h2>" + releases_table(view, viewer);
   }
   body += "<h2 id=\"failed\">Failed entries</h2>" + failed_table(view.failed, viewer, false);
   return page(d.name, viewer, body);

@@ -242,6 +242,14 @@ std::optional<DeploymentView> Snapshots::deployment(const std::string& name,
     view.ledger_note = e.what();
   }
   for (const auto& run : view.runs) add_message(config_, name, run, view.messages);
+  const auto& deployment = config_.deployments.at(name);
+  if (deployment.releases) {
+    try {
+      view.releases = deployctl::kept_releases(config_, deployment);
+    } catch (const std::exception& e) {
+      view.releases_note = e.what();
+    }
+  }
   return view;
 }
 

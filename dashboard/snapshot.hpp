@@ -12,6 +12,7 @@
 
 #include "common/config.hpp"
 #include "common/ledger/types.hpp"
+#include "deployctl/kept_releases.hpp"
 #include "deployctl/status_report.hpp"
 
 namespace dashboard {
@@ -59,6 +60,9 @@ struct DeploymentView {
   std::size_t page_size = 25;
   std::map<std::string, std::string> messages;  ///< sha -> commit message (first line)
   std::vector<FailedEntry> failed;
+  /// Release mode only: the kept releases, or why they cannot be read.
+  std::optional<deployctl::KeptReleases> releases;
+  std::string releases_note;
 };
 
 struct RunView {

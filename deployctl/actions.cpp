@@ -1,10 +1,14 @@
-// actions.cpp: retry_failed and enqueue_replay (actions.hpp). The contracts are described at the
-// top of cmd_retry.cpp and cmd_enqueue.cpp.
+// actions.cpp: retry_failed, enqueue_replay and enqueue_rollback (actions.hpp). The contracts are
+// described at the top of cmd_retry.cpp, cmd_enqueue.cpp and cmd_rollback.cpp.
 #include "deployctl/actions.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <system_error>
 
 #include "common/entry.hpp"
+#include "common/release_layout.hpp"
+#include "common/rollback_entry.hpp"
 #include "common/validate.hpp"
 #include "deployctl/commands.hpp"
 #include "queue-layout/layout.hpp"
@@ -22,6 +26,24 @@ void ensure_folders(const queue_layout::Layout& layout, const common::Deployment
   if (auto ec = queue_layout::ensure_layout(layout, {deployment.name}); ec) {
     throw Failure("cannot create the state directory " + layout.root().string() + ": " +
                   ec.message());
+  }
+}
+
+// Publishes `text` as a new entry named <time>-<prefix>-<process> into queues/<deployment>/ and
+// returns its name; durable when it returns (queue_layout::publish).
+std::string publish_into_queue(const common::Config& config, const common::Deployment& deployment,
+                               const std::string& prefix, const std::string& text) {
+  const queue_layout::Layout layout(config.state_dir);
+  ensure_folders(layout, deployment);
+  const auto queue = layout.queue(deployment.name);
+  queue_layout::NameClock clock;
+  for (int attempt = 0;; ++attempt) {
+    const std::string name = clock.next(prefix + "-" + queue_layout::process_uniquifier());
+    const std::error_code ec = queue_layout::publish(queue, name, text);
+    if (!ec) return name;
+    // publish never replaces a file: a name taken by someone else is retried with the next one.
+    if (ec == std::errc::file_exists && attempt < 5) continue;
+    throw Failure("cannot publish " + name + " into " + queue.string() + ": " + ec.message());
   }
 }
 
@@ -76,18 +98,45 @@ std::string enqueue_replay(const common::Config& config, const common::Deploymen
   }
   const std::string text = common::write_replay_entry(
       deployment.repository, ref.empty() ? "refs/heads/" + deployment.branch : ref, sha, user);
-  const queue_layout::Layout layout(config.state_dir);
-  ensure_folders(layout, deployment);
-  const auto queue = layout.queue(deployment.name);
-  queue_layout::NameClock clock;
-  for (int attempt = 0;; ++attempt) {
-    const std::string name = clock.next("replay-" + queue_layout::process_uniquifier());
-    const std::error_code ec = queue_layout::publish(queue, name, text);
-    if (!ec) return name;
-    // publish never replaces a file: a name taken by someone else is retried with the next one.
-    if (ec == std::errc::file_exists && attempt < 5) continue;
-    throw Failure("cannot publish " + name + " into " + queue.string() + ": " + ec.message());
+  return publish_into_queue(config, deployment, "replay", text);
+}
+
+QueuedRollback enqueue_rollback(const common::Config& config,
+                                const common::Deployment& deployment, std::string to,
+                                const std::string& user) {
+  std::optional<std::string> wanted;
+  if (!to.empty()) {
+    // Commit ids are case-insensitive for people (copied from a web page); git writes lowercase.
+    if (!common::valid_rollback_target(to)) {
+      std::transform(to.begin(), to.end(), to.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    }
+    if (!common::valid_rollback_target(to)) {
+      throw UsageError(
+          "--to: must be a release name (see deployctl releases) or a commit id (7 to 64 hex "
+          "digits)");
+    }
+    wanted = to;
   }
+  if (!deployment.releases) {
+    throw Failure("deployment " + deployment.name +
+                  " is not in release mode (no \"releases\"): roll back with `deployctl enqueue " +
+                  deployment.name + " --sha <older commit>`");
+  }
+  // The target is checked here for a clear error now, and again by the deployer when the entry
+  // runs (the kept releases may change in between).
+  const common::ReleaseLayout releases(deployment.path);
+  std::error_code ec;
+  const auto live = releases.live(ec);
+  if (ec) throw Failure(releases.current().string() + ": " + ec.message());
+  auto target = common::rollback_target(releases, wanted, live);
+  if (!target.ok()) throw Failure(target.error().message);
+  QueuedRollback queued;
+  queued.release = *target;
+  queued.commit = releases.revision(*target);
+  queued.entry = publish_into_queue(config, deployment, "rollback",
+                                    common::write_rollback_entry(deployment.repository, wanted, user));
+  return queued;
 }
 
 }  // namespace deployctl

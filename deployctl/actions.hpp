@@ -1,5 +1,6 @@
-// actions.hpp: the two writes an operator makes into the state directory, shared by deployctl's
-// `retry` and `enqueue` and by the dashboard's buttons, so both write exactly the same thing.
+// actions.hpp: the writes an operator makes into the state directory, shared by deployctl's
+// `retry`, `enqueue` and `rollback` and by the dashboard's buttons, so both write exactly the same
+// thing.
 // Neither touches the ledger: the deployer records an entry when it takes it.
 #pragma once
 
@@ -26,5 +27,19 @@ std::vector<std::string> retry_failed(const common::Config& config,
 /// returns. Throws UsageError for a bad sha or ref, Failure when it cannot be written.
 std::string enqueue_replay(const common::Config& config, const common::Deployment& deployment,
                            const std::string& sha, const std::string& ref, const std::string& user);
+
+struct QueuedRollback {
+  std::string entry;    ///< the rollback entry's name in queues/<deployment>/
+  std::string release;  ///< the kept release it switches to
+  std::string commit;   ///< that release's REVISION
+};
+
+/// Publishes a rollback entry of a release-mode deployment into queues/<deployment>/; durable when
+/// it returns. `to` is a release name or a commit (7 to 64 hex digits, any case); empty: the
+/// release before the live one. Throws UsageError for a malformed `to`, Failure when the
+/// deployment is not in release mode, no kept release matches, or the entry cannot be written.
+QueuedRollback enqueue_rollback(const common::Config& config,
+                                const common::Deployment& deployment, std::string to,
+                                const std::string& user);
 
 }  // namespace deployctl

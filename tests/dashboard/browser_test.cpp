@@ -1,7 +1,9 @@
 // The dashboard in a real headless chromium over a real pipeline: log in with the keyboard, see
 // the overview (on a desktop and a phone-sized screen), follow a running deploy's log live, deploy
-// a commit again as an operator, and be refused as a viewer. Screenshots of each page go to
+// a commit again and roll back to a kept release as an operator, and be refused as a viewer. Screenshots of each page go to
 // <build>/screenshots/ for a person to look at.
+#include <algorithm>
+
 #include <catch2/catch.hpp>
 
 #include "queue-layout/scan.hpp"
@@ -126,7 +128,7 @@ TEST_CASE("browser: a viewer sees no action buttons and is refused when acting a
   browser.navigate("http://127.0.0.1:" + std::to_string(p.site.port) + "/deployments/site");
   CHECK_THAT(text_of(browser), Catch::Contains("succeeded"));
   CHECK(browser.evaluate("document.querySelectorAll('form[action$=\"/deploy\"], "
-                         "form[action$=\"/retry\"]').length") == 0);
+                         "form[action$=\"/retry\"], form[action$=\"/rollback\"]').length") == 0);
   // A hand-made form with the session's own CSRF token: the server still refuses a viewer.
   browser.evaluate(
       "(() => { const f = document.createElement('form'); f.method = 'post';"
@@ -142,4 +144,66 @@ TEST_CASE("browser: a viewer sees no action buttons and is refused when acting a
   queue_layout::Listing queued;
   queue_layout::list_entries(p.site.layout.queue("site"), queued);
   CHECK(queued.entries.empty());
+}
+
+TEST_CASE("browser: an operator rolls a release-mode deployment back to a kept release") {
+  if (!have_chromium())
+    test::skip("/usr/bin/chromium is not installed (scripts/setup.sh installs it)");
+  test::TempDir releases_root("dashboard-releases");
+  Pipeline p(nlohmann::json::array({{{"name", "build"}, {"run", {"true"}}}}),
+             {{"path", (releases_root / "site").string()}, {"releases", {{"keep", 3}}}});
+  // A release-mode path holds no checkout to read the head from: the commits are named.
+  auto push = [&](const std::string& sha) {
+    return p.site.deployctl({"send-test-push", "site", "--sha", sha, "--timeout", "120"}, p.env);
+  };
+  const auto first = push(p.site.first_sha);
+  INFO(first.output + p.logs());
+  REQUIRE(first.status == 0);
+  const std::string second_sha = p.site.origin.commit({{"README.md", "second\n"}}, "second");
+  const auto second = push(second_sha);
+  INFO(second.output + p.logs());
+  REQUIRE(second.status == 0);
+  const auto session = login(p.site.port, kOperator, kOperatorPassword);
+  auto live_commit = [&] {
+    const auto releases =
+        get(p.site.port, "/api/status", session).json()["deployments"]["site"]["releases"];
+    if (releases.is_null() || !releases["commit"].is_string()) return std::string();
+    return releases["commit"].get<std::string>();
+  };
+  REQUIRE(live_commit() == second_sha);
+
+  Browser browser(p.site.dir / "chromium-rollback", p.site.dir / "chromium.log");
+  keyboard_login(browser, p.site.port, kOperator, kOperatorPassword);
+  browser.navigate("http://127.0.0.1:" + std::to_string(p.site.port) + "/deployments/site");
+  // Both releases are listed, the live one marked and without a button; the older one has one.
+  CHECK(browser.evaluate("document.querySelectorAll('#releases tbody tr').length") == 2);
+  const auto table =
+      browser.evaluate("document.getElementById('releases').innerText").get<std::string>();
+  CHECK_THAT(table, Catch::Contains(second_sha.substr(0, 12)));
+  CHECK_THAT(table, Catch::Contains(p.site.first_sha.substr(0, 12)));
+  CHECK_THAT(table, Catch::Contains("live"));
+  REQUIRE(browser.evaluate(
+              "document.querySelectorAll('#releases form[action=\"/deployments/site/rollback\"] "
+              "button').length") == 1);
+  browser.screenshot(kShots / "releases.png");
+  // With the keyboard: focus the button and press Enter.
+  browser.evaluate(
+      "document.querySelector('#releases form[action=\"/deployments/site/rollback\"] "
+      "button').focus()");
+  browser.press("Enter");
+  CHECK(browser.wait_until(
+      "location.pathname === '/deployments/site' && document.readyState === 'complete'", 20s));
+  CHECK(test::eventually([&] { return live_commit() == p.site.first_sha; }, 60s));
+  INFO(p.logs());
+  // The rollback was an entry like any other: it went through the queue to done/.
+  queue_layout::Listing done;
+  CHECK(test::eventually(
+      [&] {
+        queue_layout::list_entries(p.site.layout.done("site"), done);
+        return std::any_of(done.entries.begin(), done.entries.end(),
+                           [](const std::string& name) {
+                             return name.find("rollback-") != std::string::npos;
+                           });
+      },
+      30s));
 }

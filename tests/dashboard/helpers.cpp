@@ -21,7 +21,8 @@ std::string hash_password(const std::string& password) {
   return out;
 }
 
-Site::Site(const nlohmann::json& steps, const nlohmann::json& extra)
+Site::Site(const nlohmann::json& steps, const nlohmann::json& extra,
+           const nlohmann::json& deployment_extra)
     : port(test::free_port()), receiver_port(test::free_port()) {
   first_sha = origin.commit({{"README.md", "site\n"}}, "first");
   origin.clone_to(dir / "app");
@@ -50,6 +51,7 @@ Site::Site(const nlohmann::json& steps, const nlohmann::json& extra)
           {"steps", steps.empty() ? nlohmann::json::array({{{"name", "build"}, {"run", {"true"}}}})
                                   : steps}}}}},
   };
+  json["deployments"]["site"].update(deployment_extra);
   json.update(extra);
   config = dir / "deployer.json";
   test::write_file(config, json.dump(2));
@@ -87,7 +89,8 @@ test::RunResult Site::deployctl(const std::vector<std::string>& args,
   return test::run(argv, merged, 120s);
 }
 
-Pipeline::Pipeline(const nlohmann::json& steps) : site(steps) {
+Pipeline::Pipeline(const nlohmann::json& steps, const nlohmann::json& deployment_extra)
+    : site(steps, nlohmann::json::object(), deployment_extra) {
   ledger::migrate(db.url());
   env = {{"DATABASE_URL", db.url()}};
   receiver.emplace(site.start("receiver", {}, env));

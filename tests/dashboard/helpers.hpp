@@ -32,9 +32,11 @@ std::string hash_password(const std::string& password);
 
 class Site {
  public:
-  /// `steps` replaces the deployment's steps when not empty; `extra` is merged into the top level.
+  /// `steps` replaces the deployment's steps when not empty; `extra` is merged into the top level
+  /// and `deployment_extra` into the deployment "site".
   explicit Site(const nlohmann::json& steps = nlohmann::json::array(),
-                const nlohmann::json& extra = nlohmann::json::object());
+                const nlohmann::json& extra = nlohmann::json::object(),
+                const nlohmann::json& deployment_extra = nlohmann::json::object());
 
   test::TempDir dir{"dashboard-test"};
   test::GitOrigin origin{dir / "repo"};
@@ -60,7 +62,8 @@ class Site {
 /// The whole pipeline on a site: a migrated database of its own, the real receiver, router,
 /// deployer (deployment "site") and dashboard, all started and listening.
 struct Pipeline {
-  explicit Pipeline(const nlohmann::json& steps);
+  explicit Pipeline(const nlohmann::json& steps,
+                    const nlohmann::json& deployment_extra = nlohmann::json::object());
   /// Every program's output, for failure messages.
   std::string logs() const;
   /// `deployctl send-test-push site` (waits for the deploy; exit 0 when it succeeded).
