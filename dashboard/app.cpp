@@ -72,23 +72,39 @@ std::size_t page_number(const Request& request) {
   return n && *n <= 100000 ? static_cast<std::size_t>(*n - 1) : 0;
 }
 
+bool secure_cookie(const common::Config& config) {
+  return config.dashboard.public_url.starts_with("https://");
+}
+
 }  // namespace
 
-App::App(const common::Config& config, Auth& auth, std::function<std::string()> metrics)
-    : config_(config),
+App::App(const common::Config& config, Auth& auth, Metrics metrics)
+    : config_(std::make_shared<const common::Config>(config)),
       auth_(auth),
-      snapshots_(config),
-      metrics_(std::move(metrics)),
-      secure_cookie_(config.dashboard.public_url.starts_with("https://")) {}
+      metrics_(std::move(metrics)) {}
+
+std::shared_ptr<const common::Config> App::config() const {
+  std::lock_guard lock(config_mutex_);
+  return config_;
+}
+
+void App::reload(const common::Config& next, std::vector<User> users) {
+  // Users first: a session of a user who is gone ends now, before the new pages are served.
+  auth_.replace_users(std::move(users));
+  std::lock_guard lock(config_mutex_);
+  config_ = std::make_shared<const common::Config>(next);
+}
 
 LogChunk App::follow(std::int64_t run_id, std::uint64_t offset) const {
-  return snapshots_.follow(run_id, offset);
+  return Snapshots(*config()).follow(run_id, offset);
 }
 
 Response App::handle(const Request& request) {
   Response response;
+  // One configuration for the whole request, even if a reload swaps it meanwhile.
+  const auto config = this->config();
   try {
-    response = route(request);
+    response = route(*config, request);
   } catch (const std::exception& e) {
     common::log::error("request failed", {{"path", request.path()}, {"error", e.what()}});
     response = html(500, message_page("Error", e.what(), Viewer{}));
@@ -102,7 +118,7 @@ Response App::handle(const Request& request) {
   return response;
 }
 
-Response App::route(const Request& request) {
+Response App::route(const common::Config& config, const Request& request) {
   const std::string_view path = request.path();
   const bool get = request.method == "GET" || request.method == "HEAD";
   const bool post = request.method == "POST";
@@ -115,10 +131,10 @@ Response App::route(const Request& request) {
     response.headers.push_back({"Cache-Control", "max-age=300"});
     return response;
   }
-  if (path == "/metrics") return metrics(request);
+  if (path == "/metrics") return metrics(config, request);
   if (path == "/login") {
     if (get) return html(200, login_page(""));
-    if (post) return login(request);
+    if (post) return login(config, request);
     return plain(405, "use GET or POST");
   }
   const auto token = request.cookie(kSessionCookie);
@@ -141,16 +157,16 @@ Response App::route(const Request& request) {
       response.headers.push_back(
           {"Set-Cookie", std::string(kSessionCookie) +
                              "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict" +
-                             (secure_cookie_ ? "; Secure" : "")});
+                             (secure_cookie(config) ? "; Secure" : "")});
       return response;
     }
-    return act(request, *session, path);
+    return act(config, request, *session, path);
   }
   if (!get) return plain(405, "use GET or POST");
-  return page(request, *session, path);
+  return page(config, request, *session, path);
 }
 
-Response App::login(const Request& request) {
+Response App::login(const common::Config& config, const Request& request) {
   const auto form = request.form();
   const auto field = [&](const char* name) {
     const auto it = form.find(name);
@@ -175,11 +191,12 @@ Response App::login(const Request& request) {
   response.headers.push_back(
       {"Set-Cookie", std::string(kSessionCookie) + "=" + result.token + "; Path=/; Max-Age=" +
                          std::to_string(std::chrono::seconds(Auth::kSessionLifetime).count()) +
-                         "; HttpOnly; SameSite=Strict" + (secure_cookie_ ? "; Secure" : "")});
+                         "; HttpOnly; SameSite=Strict" + (secure_cookie(config) ? "; Secure" : "")});
   return response;
 }
 
-Response App::act(const Request& request, const Session& session, std::string_view path) {
+Response App::act(const common::Config& config, const Request& request, const Session& session,
+                  std::string_view path) {
   const Viewer viewer = viewer_of(session);
   // /deployments/<name>/retry, /deployments/<name>/deploy or /deployments/<name>/rollback
   constexpr std::string_view prefix = "/deployments/";
@@ -201,8 +218,8 @@ Response App::act(const Request& request, const Session& session, std::string_vi
                              "only operators can retry, deploy or roll back; " + session.user + " is a viewer",
                              viewer));
   }
-  const auto found = config_.deployments.find(name);
-  if (found == config_.deployments.end()) {
+  const auto found = config.deployments.find(name);
+  if (found == config.deployments.end()) {
     return html(404, message_page("Not found", "no deployment named " + name, viewer));
   }
   const auto& deployment = found->second;
@@ -220,20 +237,20 @@ Response App::act(const Request& request, const Session& session, std::string_vi
         }
         names.push_back(entry);
       }
-      for (const auto& moved : deployctl::retry_failed(config_, deployment, names)) {
+      for (const auto& moved : deployctl::retry_failed(config, deployment, names)) {
         common::log::info(
             "retry", {{"user", session.user}, {"deployment", deployment.name}, {"entry", moved}});
       }
     } else if (action == "rollback") {
       const auto queued =
-          deployctl::enqueue_rollback(config_, deployment, field("to"), session.user);
+          deployctl::enqueue_rollback(config, deployment, field("to"), session.user);
       common::log::info("rollback", {{"user", session.user},
                                      {"deployment", deployment.name},
                                      {"release", queued.release},
                                      {"entry", queued.entry}});
     } else {
       const auto entry =
-          deployctl::enqueue_replay(config_, deployment, field("sha"), field("ref"), session.user);
+          deployctl::enqueue_replay(config, deployment, field("sha"), field("ref"), session.user);
       common::log::info("deploy again", {{"user", session.user},
                                          {"deployment", deployment.name},
                                          {"sha", field("sha")},
@@ -247,17 +264,19 @@ Response App::act(const Request& request, const Session& session, std::string_vi
   return redirect("/deployments/" + deployment.name);
 }
 
-Response App::page(const Request& request, const Session& session, std::string_view path) {
+Response App::page(const common::Config& config, const Request& request, const Session& session,
+                   std::string_view path) {
+  const Snapshots snapshots(config);
   const Viewer viewer = viewer_of(session);
   const auto now = std::chrono::system_clock::now();
-  if (path == "/") return html(200, overview_page(snapshots_.overview(), viewer, now));
-  if (path == "/failed") return html(200, failures_page(snapshots_.failures(), viewer));
+  if (path == "/") return html(200, overview_page(snapshots.overview(), viewer, now));
+  if (path == "/failed") return html(200, failures_page(snapshots.failures(), viewer));
   if (path == "/api/status") {
-    return json_response(200, deployctl::to_json(deployctl::gather_status(config_)));
+    return json_response(200, deployctl::to_json(deployctl::gather_status(config)));
   }
   if (path.starts_with("/deployments/")) {
     const std::string name(path.substr(std::string_view("/deployments/").size()));
-    auto view = snapshots_.deployment(name, page_number(request));
+    auto view = snapshots.deployment(name, page_number(request));
     if (!view) return html(404, message_page("Not found", "no deployment named " + name, viewer));
     return html(200, deployment_page(*view, viewer, now));
   }
@@ -278,7 +297,7 @@ Response App::page(const Request& request, const Session& session, std::string_v
       response.stream = LogStream{*id, from};
       return response;
     }
-    auto view = snapshots_.run(*id);
+    auto view = snapshots.run(*id);
     if (!view)
       return html(404, message_page("Not found", "no run #" + std::to_string(*id), viewer));
     return html(200, run_page(*view, viewer, now));
@@ -286,8 +305,8 @@ Response App::page(const Request& request, const Session& session, std::string_v
   return html(404, message_page("Not found", "there is no page here", viewer));
 }
 
-Response App::metrics(const Request& request) {
-  const auto token = common::read_secret(config_.dashboard.metrics_token);
+Response App::metrics(const common::Config& config, const Request& request) {
+  const auto token = common::read_secret(config.dashboard.metrics_token);
   if (!metrics_ || !token) return plain(404, "metrics are not enabled (dashboard.metrics_token)");
   const std::string expected = "Bearer " + *token;
   const auto given = request.header("authorization");
@@ -298,7 +317,7 @@ Response App::metrics(const Request& request) {
   }
   Response response;
   response.content_type = "text/plain; version=0.0.4; charset=utf-8";
-  response.body = metrics_();
+  response.body = metrics_(config);
   return response;
 }
 

@@ -11,11 +11,15 @@
 // page.
 //
 // Thread-safe: handle() may run on several threads at once (each call reads the state directory
-// and opens its own ledger connection).
+// and opens its own ledger connection). reload() swaps the configuration and the users while
+// requests run: each request keeps the configuration it started with.
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "common/config.hpp"
 #include "dashboard/auth.hpp"
@@ -28,26 +32,35 @@ inline constexpr std::string_view kSessionCookie = "dashboard_session";
 
 class App {
  public:
-  /// `metrics` renders /metrics (metrics.hpp); empty: /metrics answers 404.
-  App(const common::Config& config, Auth& auth, std::function<std::string()> metrics = {});
+  /// Renders /metrics (metrics.hpp) from a configuration; empty: /metrics answers 404.
+  using Metrics = std::function<std::string(const common::Config&)>;
+
+  App(const common::Config& config, Auth& auth, Metrics metrics = {});
 
   Response handle(const Request& request);
 
   /// The next piece of a run's log for the event stream (snapshot.hpp).
   LogChunk follow(std::int64_t run_id, std::uint64_t offset) const;
 
- private:
-  Response route(const Request& request);
-  Response login(const Request& request);
-  Response act(const Request& request, const Session& session, std::string_view path);
-  Response page(const Request& request, const Session& session, std::string_view path);
-  Response metrics(const Request& request);
+  /// The configuration now in effect.
+  std::shared_ptr<const common::Config> config() const;
+  /// A reloaded configuration and its users (load_users of it) take effect for the next
+  /// requests; sessions of users no longer listed end, the others keep their (new) role.
+  void reload(const common::Config& next, std::vector<User> users);
 
-  const common::Config& config_;
+ private:
+  Response route(const common::Config& config, const Request& request);
+  Response login(const common::Config& config, const Request& request);
+  Response act(const common::Config& config, const Request& request, const Session& session,
+               std::string_view path);
+  Response page(const common::Config& config, const Request& request, const Session& session,
+                std::string_view path);
+  Response metrics(const common::Config& config, const Request& request);
+
+  mutable std::mutex config_mutex_;
+  std::shared_ptr<const common::Config> config_;  // guarded by config_mutex_
   Auth& auth_;
-  Snapshots snapshots_;
-  std::function<std::string()> metrics_;
-  bool secure_cookie_;
+  Metrics metrics_;
 };
 
 }  // namespace dashboard

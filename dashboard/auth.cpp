@@ -1,6 +1,7 @@
 // auth.cpp: users, sessions and the login brake (auth.hpp).
 #include "dashboard/auth.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "common/password.hpp"
@@ -29,7 +30,24 @@ std::vector<User> load_users(const common::Config& config) {
 }
 
 Auth::Auth(std::vector<User> users)
-    : users_(std::move(users)), dummy_hash_(common::hash_password(common::random_hex(16))) {}
+    : users_(std::make_shared<const std::vector<User>>(std::move(users))),
+      dummy_hash_(common::hash_password(common::random_hex(16))) {}
+
+void Auth::replace_users(std::vector<User> users) {
+  auto next = std::make_shared<const std::vector<User>>(std::move(users));
+  std::lock_guard lock(mutex_);
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    const auto user = std::find_if(next->begin(), next->end(),
+                                   [&](const User& u) { return u.name == it->second.user; });
+    if (user == next->end()) {
+      it = sessions_.erase(it);
+    } else {
+      it->second.role = user->role;
+      ++it;
+    }
+  }
+  users_ = std::move(next);
+}
 
 void Auth::forget_old(Clock::time_point now) {
   for (auto it = failures_.begin(); it != failures_.end();) {
@@ -54,9 +72,14 @@ Auth::Login Auth::login(const std::string& name, const std::string& password,
       return limited;
     }
   }
+  std::shared_ptr<const std::vector<User>> users;
+  {
+    std::lock_guard lock(mutex_);
+    users = users_;  // a reload meanwhile swaps the pointer, never this vector
+  }
   // The slow part (about 0.1 s of argon2id) runs without the lock.
   const User* match = nullptr;
-  for (const auto& user : users_) {
+  for (const auto& user : *users) {
     if (common::equal_constant_time(user.name, name)) match = &user;
   }
   const bool ok = common::verify_password(match ? match->password_hash : dummy_hash_, password) &&

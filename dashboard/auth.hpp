@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -68,6 +69,9 @@ class Auth {
   std::optional<Session> session(const std::string& token, Clock::time_point now);
   /// Ends the session of `token` (nothing when there is none).
   void logout(const std::string& token);
+  /// The users of a reloaded configuration: sessions of users no longer listed end, the others
+  /// take their user's new role.
+  void replace_users(std::vector<User> users);
 
  private:
   static constexpr std::size_t kMaxSessions = 10000;
@@ -75,9 +79,9 @@ class Auth {
 
   void forget_old(Clock::time_point now);  // with mutex_ held
 
-  std::vector<User> users_;
-  std::string dummy_hash_;  // checked for unknown names
   std::mutex mutex_;
+  std::shared_ptr<const std::vector<User>> users_;  // guarded by mutex_
+  std::string dummy_hash_;                         // checked for unknown names
   std::map<std::string, Session> sessions_;
   std::map<std::string, std::deque<Clock::time_point>> failures_;
 };

@@ -12,8 +12,12 @@ int main(int argc, char** argv) {
         common::add_standard_options(app, options);
       },
       [&] {
-        const common::Config config = common::load_config_for(options);
-        common::refuse_root_unless_allowed(config);
-        return dashboard::run(config);
+        auto load = [&] {
+          common::Config config = common::load_config_for(options);
+          common::refuse_root_unless_allowed(config);
+          return config;
+        };
+        common::ConfigReload reload(load, dashboard::reload_refusal);
+        return dashboard::run(load(), &reload);
       });
 }

@@ -66,9 +66,10 @@ std::string events_of(const LogChunk& chunk, std::uint64_t offset) {
 
 class Server {
  public:
-  Server(const common::Config& config, App& app)
+  Server(const common::Config& config, App& app, std::function<void()> reload)
       : config_(config),
         app_(app),
+        reload_(std::move(reload)),
         ioc_(1),
         pool_(4),
         acceptor_(ioc_),
@@ -77,9 +78,8 @@ class Server {
   }
 
   void run() {
-    signals_.async_wait([this](const boost::system::error_code& ec, int) {
-      if (!ec) stop();
-    });
+    if (reload_) signals_.add(SIGHUP);
+    wait_for_signal();
     asio::co_spawn(ioc_, accept_loop(), [](std::exception_ptr e) {
       if (e) std::rethrow_exception(e);
     });
@@ -113,6 +113,16 @@ class Server {
                       {{"host", endpoint.address().to_string()},
                        {"port", static_cast<unsigned>(acceptor_.local_endpoint().port())},
                        {"version", common::version}});
+  }
+
+  // SIGHUP reloads and goes on waiting; SIGINT or SIGTERM stops.
+  void wait_for_signal() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
+      if (ec) return;
+      if (signal != SIGHUP) return stop();
+      reload_();
+      wait_for_signal();
+    });
   }
 
   void stop() {
@@ -271,8 +281,9 @@ class Server {
     }
   }
 
-  const common::Config& config_;
+  const common::Config& config_;  // as at start: the listen address does not change
   App& app_;
+  std::function<void()> reload_;
   asio::io_context ioc_;
   asio::thread_pool pool_;
   tcp::acceptor acceptor_;
@@ -283,10 +294,10 @@ class Server {
 
 }  // namespace
 
-int serve(const common::Config& config, App& app) {
+int serve(const common::Config& config, App& app, std::function<void()> reload) {
   // A log line written to a closed pipe must not kill the dashboard.
   ::signal(SIGPIPE, SIG_IGN);
-  Server server(config, app);
+  Server server(config, app, std::move(reload));
   server.run();
   return 0;
 }

@@ -15,8 +15,20 @@ int main(int argc, char** argv) {
             ->required();
       },
       [&] {
-        const common::Config config = common::load_config_for(options);
-        common::refuse_root_unless_allowed(config);
-        return deployer::run(config, deployment);
+        auto load = [&] {
+          common::Config config = common::load_config_for(options);
+          common::refuse_root_unless_allowed(config);
+          return config;
+        };
+        // A configuration without this deployment cannot be taken in place: the deployer keeps
+        // deploying with the old one until PM2 (the ecosystem file) stops it.
+        common::ConfigReload reload(
+            load, [&](const common::Config&, const common::Config& next) -> std::string {
+              if (next.deployments.count(deployment) != 0) return "";
+              return "the deployment " + deployment + " is no longer in it";
+            });
+        return common::serve_reloading(load(), reload, [&](const common::Config& config) {
+          return deployer::run(config, deployment, &reload);
+        });
       });
 }

@@ -7,6 +7,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <functional>
+
 #include <boost/asio/signal_set.hpp>
 #include <map>
 #include <memory>
@@ -91,7 +93,9 @@ asio::awaitable<void> recover_active(Context& context) {
   }
 }
 
-asio::awaitable<void> main_loop(Context& context) {
+// `wind_down`: a new configuration is waiting (SIGHUP): the loop ends between two entries, never
+// inside a deploy, and run() returns so that the caller starts again with it.
+asio::awaitable<void> main_loop(Context& context, common::StopSignal& wind_down) {
   try {
     co_await with_ledger(context, "require_schema", [&] { context.ledger.require_schema(); });
     // The watch first, the scans second (queue-layout watch.hpp): an entry arriving between the
@@ -99,6 +103,7 @@ asio::awaitable<void> main_loop(Context& context) {
     queue_layout::Watcher watcher(co_await asio::this_coro::executor, context.queue,
                                   context.config.router.rescan());
     auto registration = context.stop.on_stop([&watcher] { watcher.cancel(); });
+    auto wind_down_registration = wind_down.on_stop([&watcher] { watcher.cancel(); });
     common::log::info("deployer started", {{"deployment", context.deployment.name},
                                            {"pid", static_cast<long>(::getpid())},
                                            {"queue", context.queue.string()}});
@@ -110,7 +115,7 @@ asio::awaitable<void> main_loop(Context& context) {
     }
     co_await recover_active(context);
     prune(context);
-    while (!context.stop.requested()) {
+    while (!context.stop.requested() && !wind_down.requested()) {
       IntakeResult intake = co_await next_entry(context);
       if (intake.next) {
         co_await move_durably(context, context.queue, context.active, *intake.next);
@@ -125,10 +130,15 @@ asio::awaitable<void> main_loop(Context& context) {
   } catch (const Stopped&) {
     // Shutdown requested while something was waiting: fall through to the exit line.
   } catch (const boost::system::system_error& e) {
-    // The watcher's wait throws operation_aborted once cancelled by a shutdown.
-    if (e.code() != asio::error::operation_aborted || !context.stop.requested()) throw;
+    // The watcher's wait throws operation_aborted once cancelled by a shutdown or a reload.
+    if (e.code() != asio::error::operation_aborted ||
+        !(context.stop.requested() || wind_down.requested()))
+      throw;
   }
-  common::log::info("deployer stopped", {{"deployment", context.deployment.name}});
+  common::log::info(wind_down.requested() && !context.stop.requested()
+                        ? "deployer restarting its loop with the reloaded configuration"
+                        : "deployer stopped",
+                    {{"deployment", context.deployment.name}});
 }
 
 std::unique_ptr<StatusReporter> make_statuses(const common::Config& config,
@@ -155,7 +165,7 @@ std::unique_ptr<StatusReporter> make_statuses(const common::Config& config,
 
 }  // namespace
 
-int run(const common::Config& config, const std::string& name) {
+int run(const common::Config& config, const std::string& name, common::ConfigReload* reload) {
   const common::Deployment& deployment = config.deployment(name);
   queue_layout::Layout layout(config.state_dir);
   if (auto ec = queue_layout::ensure_layout(layout, {name})) {
@@ -187,16 +197,31 @@ int run(const common::Config& config, const std::string& name) {
                   layout.logs(name)};
 
   // PM2 stops apps with SIGINT, systemd and operators with SIGTERM: the same prompt shutdown.
+  // SIGHUP reads the configuration again; an accepted one ends the loop after the running deploy.
   asio::signal_set signals(io, SIGTERM, SIGINT);
-  signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
-    if (ec) return;
-    common::log::info("signal received: stopping",
-                      {{"deployment", name}, {"signal", signal_number}});
-    stop.request();
-  });
+  if (reload != nullptr) signals.add(SIGHUP);
+  common::StopSignal wind_down;
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int signal_number) {
+        if (ec) return;
+        if (signal_number == SIGHUP) {
+          if (reload->load(config)) {
+            common::log::info("reloading after the running deploy, if any",
+                              {{"deployment", name}});
+            wind_down.request();
+          }
+          signals.async_wait(on_signal);  // a SIGTERM may still come while the deploy ends
+          return;
+        }
+        if (reload != nullptr) reload->discard();
+        common::log::info("signal received: stopping",
+                          {{"deployment", name}, {"signal", signal_number}});
+        stop.request();
+      };
+  signals.async_wait(on_signal);
   if (statuses) asio::co_spawn(io, statuses->run(), asio::detached);
   std::exception_ptr failure;
-  asio::co_spawn(io, main_loop(context), [&](std::exception_ptr e) {
+  asio::co_spawn(io, main_loop(context, wind_down), [&](std::exception_ptr e) {
     failure = e;
     // Whatever ended the loop, end everything else too so io.run() returns.
     stop.request();

@@ -16,16 +16,25 @@
 // SIGTERM and SIGINT (PM2 stops with SIGINT): the running step's process group is killed, the
 // entry stays in active/, queued commit statuses are abandoned, and run() returns 0 within a few
 // seconds. Fatal problems (unusable state directory, schema behind, a broken invariant) throw.
+//
+// SIGHUP (with `reload`): the configuration is read again (common/reload.hpp). Refused (invalid,
+// state_dir changed, the deployment gone): one error line, nothing else changes. Accepted: the
+// running deploy, if any, finishes with the configuration it started with; then run() returns 0
+// with the new one pending, and the caller runs it again (steps, checks, secrets all re-read).
+// Commit statuses still queued at that moment are abandoned, as on a stop.
 #pragma once
 
 #include <string>
 
 #include "common/config.hpp"
+#include "common/reload.hpp"
 
 namespace deployer {
 
-/// Runs the deployer of `deployment` until SIGTERM/SIGINT; returns the exit status (0).
-/// Throws std::exception with a one-line message on a fatal problem.
-int run(const common::Config& config, const std::string& deployment);
+/// Runs the deployer of `deployment` until SIGTERM/SIGINT, or until `reload` accepted a new
+/// configuration on SIGHUP; returns the exit status (0). Throws std::exception with a one-line
+/// message on a fatal problem.
+int run(const common::Config& config, const std::string& deployment,
+        common::ConfigReload* reload = nullptr);
 
 }  // namespace deployer

@@ -11,8 +11,14 @@ int main(int argc, char** argv) {
         common::add_standard_options(app, options);
       },
       [&] {
-        const common::Config config = common::load_config_for(options);
-        common::refuse_root_unless_allowed(config);
-        return router::run(config);
+        auto load = [&] {
+          common::Config config = common::load_config_for(options);
+          common::refuse_root_unless_allowed(config);
+          return config;
+        };
+        common::ConfigReload reload(load);
+        return common::serve_reloading(load(), reload, [&](const common::Config& config) {
+          return router::run(config, &reload);
+        });
       });
 }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <functional>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -248,7 +249,7 @@ void Loop::resumed() {
 
 }  // namespace
 
-int run(const common::Config& config) {
+int run(const common::Config& config, common::ConfigReload* reload) {
   const queue_layout::Layout layout(config.state_dir);
   if (const auto ec = queue_layout::ensure_layout(layout, deployment_names(config))) {
     throw std::runtime_error(config.state_dir.string() +
@@ -264,11 +265,23 @@ int run(const common::Config& config) {
   asio::io_context io;
   Loop loop(config, io);
   asio::signal_set signals(io, SIGTERM, SIGINT);
-  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-    if (ec) return;
-    common::log::info("stopping after the current entry", {{"signal", signal}});
-    loop.stop();
-  });
+  if (reload != nullptr) signals.add(SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int signal) {
+        if (ec) return;
+        if (signal == SIGHUP) {
+          if (!reload->load(config)) {
+            signals.async_wait(on_signal);  // refused: go on as before
+            return;
+          }
+          common::log::info("reloading after the current entry", {{"signal", signal}});
+        } else {
+          if (reload != nullptr) reload->discard();
+          common::log::info("stopping after the current entry", {{"signal", signal}});
+        }
+        loop.stop();
+      };
+  signals.async_wait(on_signal);
   std::exception_ptr failure;
   asio::co_spawn(io, loop.run(), [&](std::exception_ptr e) {
     failure = e;

@@ -19,15 +19,20 @@
 // stays in the inbox and is retried with capped backoff (100 ms doubling to 5 s); routing
 // resumes by itself. One log line when routing pauses, one when it resumes.
 // SIGTERM or SIGINT: the entry being handled is finished, then run() returns 0.
+// SIGHUP (with `reload`): the configuration is read again (common/reload.hpp); when it is
+// accepted the entry being handled is finished and run() returns 0 with the new configuration
+// pending, for the caller to run again (new deployments get their folders and are routed).
 // Throws on startup failures (unwritable state directory, schema behind, missing DATABASE_URL)
 // and on ledger::Error (a bug or a broken database: PM2 restarts the router).
 #pragma once
 
 #include "common/config.hpp"
+#include "common/reload.hpp"
 
 namespace router {
 
-/// Runs the router until SIGTERM/SIGINT; returns the exit status (0).
-int run(const common::Config& config);
+/// Runs the router until SIGTERM/SIGINT, or until `reload` accepted a new configuration on
+/// SIGHUP; returns the exit status (0).
+int run(const common::Config& config, common::ConfigReload* reload = nullptr);
 
 }  // namespace router
