@@ -1,6 +1,11 @@
-// cmd_enqueue.cpp: `deployctl enqueue DEPLOYMENT --sha SHA [--ref REF]`: asks for a deploy of an
-// exact commit (a replay, or a rollback to an older one) by publishing a replay entry
-// (common::write_replay_entry) into queues/DEPLOYMENT/. Prints the entry's name on stdout.
+// cmd_enqueue.cpp: `deployctl enqueue DEPLOYMENT --sha SHA [--ref REF] [--wait] [--no-check]`:
+// asks for a deploy of an exact commit (a replay, or a rollback to an older one) by publishing a
+// replay entry (common::write_replay_entry) into queues/DEPLOYMENT/. Prints the entry's name on
+// stdout; with --wait, follows it (progress and outcome on stderr) and exits 0 once deployed.
+//
+// The commit is looked up first in the deployment's own copy of the repository (git_info.hpp):
+// a mistyped id is refused at once instead of failing later in the deployer. A commit pushed
+// since the last deploy is not there yet: --no-check skips the lookup (the deployer fetches).
 //
 // Contract: when it prints the name and exits 0, the entry is durable in the queue
 // (queue_layout::publish: temporary, fsync, rename without replacing, folder fsync); a crash or
@@ -15,6 +20,8 @@
 #include "common/validate.hpp"
 #include "deployctl/actions.hpp"
 #include "deployctl/commands.hpp"
+#include "deployctl/follow.hpp"
+#include "deployctl/git_info.hpp"
 #include "deployctl/lookup.hpp"
 
 namespace deployctl {
@@ -24,6 +31,9 @@ struct EnqueueOptions {
   std::string deployment;
   std::string sha;
   std::string ref;
+  bool wait = false;
+  bool no_check = false;
+  unsigned timeout_s = 300;
 };
 
 int run_enqueue(const Context& context, EnqueueOptions options) {
@@ -42,14 +52,29 @@ int run_enqueue(const Context& context, EnqueueOptions options) {
   // An entry written by root is a 0600 file the deployer's user cannot read.
   common::refuse_root_unless_allowed(config);
   const common::Deployment& deployment = find_deployment(config, options.deployment);
+  if (!options.no_check &&
+      commit_presence(deployment, options.sha) == CommitPresence::absent) {
+    throw Failure("commit " + options.sha + " is not in " + deployment.name +
+                  "'s copy of " + deployment.remote +
+                  ": check the id (deployctl status and deployctl releases list deployed "
+                  "commits), or add --no-check for a commit pushed since the last deploy");
+  }
   const std::string name =
       enqueue_replay(config, deployment, options.sha, options.ref, requesting_user());
   if (!deployment.enabled) {
     std::cerr << "deployctl: note: deployment " << deployment.name
               << " is disabled: no deployer runs for it until it is enabled\n";
   }
-  std::cout << name << "\n";
-  return 0;
+  std::cout << name << std::endl;  // flushed: a script reading it may wait on the rest
+  if (!options.wait) return 0;
+  const FollowResult result =
+      follow_entry(config, deployment, name, std::chrono::seconds(options.timeout_s),
+                   [](Stage stage) {
+                     if (stage == Stage::queued || stage == Stage::active) {
+                       std::cerr << "... " << describe(stage) << "\n";
+                     }
+                   });
+  return report_outcome(result, deployment.name, name, options.timeout_s, std::cerr);
 }
 
 }  // namespace
@@ -64,10 +89,18 @@ void add_enqueue(CLI::App& app, Context& context) {
       ->required();
   command->add_option("--ref", options->ref,
                       "the ref it belongs to (default: refs/heads/<the deployment's branch>)");
+  command->add_flag("--wait", options->wait,
+                    "follow the entry until it is deployed (exit 1 if it fails)");
+  command->add_option("--timeout", options->timeout_s, "seconds --wait waits at most (default 300)")
+      ->check(CLI::Range(1, 86400));
+  command->add_flag("--no-check", options->no_check,
+                    "do not look the commit up in the deployment's copy of the repository first");
   command->callback([&context, options] {
     context.action = [&context, options] { return run_enqueue(context, *options); };
   });
-  command->footer("The entry is always deployed, even if a newer commit is deployed already.");
+  command->footer(
+      "The entry is always deployed, even if a newer commit is deployed already. The commit "
+      "must be one the deployment has fetched (any earlier deploy's), unless --no-check.");
 }
 
 }  // namespace deployctl

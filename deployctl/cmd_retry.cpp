@@ -17,6 +17,7 @@
 #include "deployctl/actions.hpp"
 #include "deployctl/commands.hpp"
 #include "deployctl/lookup.hpp"
+#include "queue-layout/scan.hpp"
 
 namespace deployctl {
 namespace {
@@ -34,9 +35,16 @@ int run_retry(const Context& context, const RetryOptions& options) {
   const auto moved = retry_failed(config, deployment, std::move(names), [](const auto& name) {
     std::cout << "retrying " << name << "\n";
   });
-  if (moved.empty()) {
-    std::cout << "no failed entries in " << layout_of(config).failed(deployment.name).string()
-              << "\n";
+  const auto failed = layout_of(config).failed(deployment.name);
+  if (moved.empty()) std::cout << "no failed entries in " << failed.string() << "\n";
+  // Quarantined files are not entries, so they stay: say so, and what to do with them.
+  queue_layout::Listing left;
+  queue_layout::list_entries(failed, left);
+  if (!left.strays.empty()) {
+    std::cerr << "deployctl: note: " << left.strays.size() << " quarantined file(s) left in "
+              << failed.string()
+              << " (not entries: read each <name>.reason, fix the file and drop it into the "
+                 "queue, or delete both; docs/replay.md)\n";
   }
   return 0;
 }

@@ -46,31 +46,6 @@ struct SendOptions {
   unsigned timeout_s = 300;
 };
 
-int report_outcome(const FollowResult& result, const std::string& deployment,
-                   const std::string& entry, unsigned timeout_s) {
-  const std::string logs = "deployctl logs " + deployment + " " + entry;
-  switch (result.stage) {
-    case Stage::done:
-      if (result.deployed) {
-        std::cout << "deployed" << (result.detail.empty() ? "" : " (" + result.detail + ")")
-                  << "; the run's log: " << logs << "\n";
-      } else {
-        std::cout << "not deployed: " << result.detail << "; " << logs << "\n";
-      }
-      return 0;
-    case Stage::failed:
-      throw Failure("the deploy failed: " + result.detail + " (" + logs + ")");
-    case Stage::rejected:
-      throw Failure("the router rejected the entry: " + result.detail);
-    case Stage::not_routed:
-      throw Failure("the router did not route " + entry + " to " + deployment +
-                    " (is the deployment enabled? `pm2 logs router` says why)");
-    default:
-      throw Failure("not finished after " + std::to_string(timeout_s) + "s: " + result.detail +
-                    " (is deployer-" + deployment + " running? `pm2 ls` shows it)");
-  }
-}
-
 int run_send(const Context& context, SendOptions options) {
   if (!options.sha.empty()) {
     for (auto& c : options.sha) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -150,7 +125,7 @@ int run_send(const Context& context, SendOptions options) {
         }
         std::cout << "... " << describe(stage) << "\n" << std::flush;
       });
-  return report_outcome(result, deployment.name, entry, options.timeout_s);
+  return report_outcome(result, deployment.name, entry, options.timeout_s, std::cout);
 }
 
 }  // namespace

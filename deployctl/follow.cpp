@@ -2,12 +2,14 @@
 #include "deployctl/follow.hpp"
 
 #include <cstdlib>
+#include <ostream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "common/ledger/ledger.hpp"
 #include "common/secrets.hpp"
+#include "deployctl/commands.hpp"
 #include "queue-layout/layout.hpp"
 #include "queue-layout/name.hpp"
 #include "queue-layout/read.hpp"
@@ -132,6 +134,31 @@ FollowResult follow_entry(const common::Config& config, const common::Deployment
   result.stage = Stage::timed_out;
   result.detail = last ? std::string(describe(*last)) : "";
   return result;
+}
+
+int report_outcome(const FollowResult& result, const std::string& deployment,
+                   const std::string& entry, unsigned timeout_s, std::ostream& out) {
+  const std::string logs = "deployctl logs " + deployment + " " + entry;
+  switch (result.stage) {
+    case Stage::done:
+      if (result.deployed) {
+        out << "deployed" << (result.detail.empty() ? "" : " (" + result.detail + ")")
+                  << "; the run's log: " << logs << "\n";
+      } else {
+        out << "not deployed: " << result.detail << "; " << logs << "\n";
+      }
+      return 0;
+    case Stage::failed:
+      throw Failure("the deploy failed: " + result.detail + " (" + logs + ")");
+    case Stage::rejected:
+      throw Failure("the router rejected the entry: " + result.detail);
+    case Stage::not_routed:
+      throw Failure("the router did not route " + entry + " to " + deployment +
+                    " (is the deployment enabled? `pm2 logs router` says why)");
+    default:
+      throw Failure("not finished after " + std::to_string(timeout_s) + "s: " + result.detail +
+                    " (is deployer-" + deployment + " running? `pm2 ls` shows it)");
+  }
 }
 
 }  // namespace deployctl

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <functional>
+#include <iosfwd>
 #include <string>
 
 #include "common/config.hpp"
@@ -31,5 +32,10 @@ struct FollowResult {
 FollowResult follow_entry(const common::Config& config, const common::Deployment& deployment,
                           const std::string& entry, std::chrono::seconds timeout,
                           const std::function<void(Stage)>& progress);
+
+/// Says on `out` how a followed entry ended: returns 0 when it was deployed or decided (done/);
+/// throws Failure for failed/, rejected/, not routed or a timeout, naming what to look at next.
+int report_outcome(const FollowResult& result, const std::string& deployment,
+                   const std::string& entry, unsigned timeout_s, std::ostream& out);
 
 }  // namespace deployctl

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "common/process.hpp"
+#include "common/release_layout.hpp"
 #include "common/validate.hpp"
 #include "deployctl/commands.hpp"
 
@@ -72,6 +73,23 @@ std::string remote_tip(const common::Deployment& deployment) {
     if (common::valid_sha(sha)) return sha;
   }
   throw Failure("cannot find " + what + ": the remote has no branch " + deployment.branch);
+}
+
+CommitPresence commit_presence(const common::Deployment& deployment, const std::string& sha) {
+  if (!common::valid_sha(sha)) return CommitPresence::absent;
+  const std::filesystem::path copy = deployment.releases
+                                         ? common::ReleaseLayout(deployment.path).repository()
+                                         : deployment.path;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(copy, ec)) return CommitPresence::unknown;
+  const auto result = common::run_captured(git({"cat-file", "-e", sha + "^{commit}"}, copy, 10s));
+  if (result.outcome.succeeded()) return CommitPresence::present;
+  // Exit 128 with "Not a valid object name" (or 1): git looked and the commit is not there. Any
+  // other ending (not a repository, a timeout) says nothing about the commit.
+  const bool looked = result.outcome.ending == common::Ending::exited &&
+                      (result.err.find("Not a valid object name") != std::string::npos ||
+                       result.outcome.exit_code == 1);
+  return looked ? CommitPresence::absent : CommitPresence::unknown;
 }
 
 std::optional<CommitInfo> commit_info(const common::Deployment& deployment,

@@ -27,6 +27,13 @@ struct CommitInfo {
   std::vector<std::string> added, removed, modified;
 };
 
+enum class CommitPresence { present, absent, unknown };
+
+/// Whether the deployment's own copy of the repository (its working tree, or `repo.git` in
+/// release mode) holds commit `sha`: `git cat-file -e SHA^{commit}`. unknown when there is no
+/// copy yet (never deployed) or git cannot tell (fails otherwise, times out).
+CommitPresence commit_presence(const common::Deployment& deployment, const std::string& sha);
+
 /// The commit's details when the working tree has the commit; nullopt otherwise (not fetched
 /// yet, no repository there). Never throws for git's failures.
 std::optional<CommitInfo> commit_info(const common::Deployment& deployment, const std::string& sha);

@@ -58,7 +58,9 @@ std::string run_line(const std::optional<ledger::Run>& run, Time now, bool with_
   if (!reachable) return "unknown (ledger not reachable)";
   if (!run) return "none";
   const Time when = run->finished_at.value_or(run->started_at);
-  std::string line = short_sha(run->sha) + " at " + common::utc_timestamp_ms(when) + " (" +
+  // A file that could not be read as an entry fails without a commit.
+  const std::string commit = run->sha.empty() ? std::string("no commit") : short_sha(run->sha);
+  std::string line = commit + " at " + common::utc_timestamp_ms(when) + " (" +
                      human_duration(age(when, now)) + " ago), entry " + run->entry_name;
   if (with_error && !run->error.empty()) line += "\n                " + run->error;
   return line;
@@ -141,7 +143,12 @@ std::string to_text(const StatusReport& report) {
         << "\n";
     out << "  failed:       " << d.failed.size() << " waiting";
     if (!d.failed.empty()) out << " (deployctl retry " << d.name << ")";
-    if (!d.failed_strays.empty()) out << "; " << d.failed_strays.size() << " quarantined file(s)";
+    if (!d.failed_strays.empty()) {
+      // Not entries, so `retry` leaves them: say where they are and what to do.
+      out << "; " << d.failed_strays.size() << " quarantined file(s) in " << report.state_dir
+          << "/failed/" << d.name << "/ (not entries: read each <name>.reason, fix the file and "
+          << "drop it into queues/" << d.name << "/, or delete both)";
+    }
     out << "\n";
     out << "  done:         " << d.done << "\n";
     if (d.releases) {

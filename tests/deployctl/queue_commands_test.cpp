@@ -37,7 +37,8 @@ std::vector<std::string> all_names(const std::filesystem::path& dir) {
 TEST_CASE("enqueue publishes a replay entry the deployer can take and prints its name") {
   Site site;
   const std::string upper = "ABCDEF0123456789ABCDEF0123456789ABCDEF01";
-  const auto result = deployctl(site.args({"enqueue", "site", "--sha", upper}));
+  // --no-check: a made-up commit, which the deployment's clone does not have.
+  const auto result = deployctl(site.args({"enqueue", "site", "--sha", upper, "--no-check"}));
   INFO(result.err);
   REQUIRE(result.status == 0);
   CHECK(count_lines(result.out) == 1);
@@ -61,9 +62,9 @@ TEST_CASE("enqueue publishes a replay entry the deployer can take and prints its
 
 TEST_CASE("enqueue twice gives two entries in arrival order and honours --ref") {
   Site site;
-  const auto a = deployctl(site.args({"enqueue", "site", "--sha", fake_sha('a')}));
-  const auto b = deployctl(
-      site.args({"enqueue", "site", "--sha", fake_sha('b'), "--ref", "refs/heads/hotfix"}));
+  const auto a = deployctl(site.args({"enqueue", "site", "--sha", fake_sha('a'), "--no-check"}));
+  const auto b = deployctl(site.args(
+      {"enqueue", "site", "--sha", fake_sha('b'), "--ref", "refs/heads/hotfix", "--no-check"}));
   REQUIRE(a.status == 0);
   REQUIRE(b.status == 0);
   const auto names = entries(site.layout.queue("site"));
@@ -80,11 +81,28 @@ TEST_CASE("enqueue into an unwritable queue fails with one line naming the folde
   // A file where the queues folder should be: nothing can be created below it, even as root.
   std::filesystem::create_directories(site.dir / "var");
   test::write_file(site.dir / "var" / "queues", "not a folder");
-  const auto result = deployctl(site.args({"enqueue", "site", "--sha", fake_sha('c')}));
+  const auto result =
+      deployctl(site.args({"enqueue", "site", "--sha", fake_sha('c'), "--no-check"}));
   CHECK(result.status == 1);
   CHECK(result.out.empty());
   CHECK(count_lines(result.err) == 1);
   CHECK_THAT(result.err, Catch::Contains((site.dir / "var").string()));
+}
+
+TEST_CASE("enqueue refuses a commit the deployment's copy does not have, before writing") {
+  Site site;
+  const auto refused = deployctl(site.args({"enqueue", "site", "--sha", fake_sha('d')}));
+  CHECK(refused.status == 1);
+  CHECK(refused.out.empty());
+  CHECK(count_lines(refused.err) == 1);
+  CHECK_THAT(refused.err, Catch::Contains("commit " + fake_sha('d') + " is not in site's copy"));
+  CHECK_THAT(refused.err, Catch::Contains("--no-check"));
+  CHECK(entries(site.layout.queue("site")).empty());
+  // A commit the clone has is queued.
+  const auto queued = deployctl(site.args({"enqueue", "site", "--sha", site.first_sha}));
+  INFO(queued.err);
+  CHECK(queued.status == 0);
+  CHECK(entries(site.layout.queue("site")).size() == 1);
 }
 
 TEST_CASE("retry moves every failed entry back in order and removes the error reports") {
@@ -105,6 +123,9 @@ TEST_CASE("retry moves every failed entry back in order and removes the error re
   CHECK(result.out == "retrying " + first + "\nretrying " + second + "\n");
   CHECK(entries(site.layout.queue("site")) == std::vector<std::string>{first, second});
   CHECK(all_names(failed) == std::vector<std::string>{"weird.json", "weird.json.reason"});
+  // The stray stays, and retry says what to do with it.
+  CHECK_THAT(result.err, Catch::Contains("1 quarantined file(s) left in " + failed.string()));
+  CHECK_THAT(result.err, Catch::Contains(".reason"));
   // The bytes are the same file, moved (a hard link keeps the inode's content).
   CHECK(test::read_file(site.layout.queue("site") / first) == push_entry(fake_sha('1'), "d1"));
 

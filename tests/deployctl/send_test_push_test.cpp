@@ -210,4 +210,15 @@ TEST_CASE("send-test-push follows the deploy through the real router and deploye
   CHECK_THAT(failed.err, Catch::Contains("the deploy failed"));
   CHECK_THAT(failed.err, Catch::Contains("deployctl logs site "));
   CHECK(test::read_file(p.site.dir / "deployed.txt") == p.site.first_sha + "\n" + bad + "\n");
+
+  // enqueue --wait follows an operator's entry the same way: the first commit deployed again.
+  const auto replayed = deployctl(
+      p.site.args({"enqueue", "site", "--sha", p.site.first_sha, "--wait", "--timeout", "60"}),
+      env);
+  INFO(replayed.out + replayed.err + all_logs());
+  CHECK(replayed.status == 0);
+  CHECK(count_lines(replayed.out) == 1);  // the entry's name, alone on stdout
+  CHECK_THAT(replayed.err, Catch::Contains("deployed (succeeded)"));
+  CHECK(test::read_file(p.site.dir / "deployed.txt") ==
+        p.site.first_sha + "\n" + bad + "\n" + p.site.first_sha + "\n");
 }

@@ -102,6 +102,24 @@ TEST_CASE("status shows queues and active entries from the folders and outcomes 
   CHECK_THAT(text.out, !Catch::Contains("note:"));
 }
 
+TEST_CASE("status says 'no commit' for a file that failed unread and what to do with strays") {
+  test::Database db;
+  Site site;
+  ledger::migrate(db.url());
+  ledger::Ledger ledger(db.url());
+  // What the deployer records for a file in its queue that is not an entry it can read.
+  const std::string unread = "00000000000000000009-unread.json";
+  ledger.mark("site", unread, ledger::QueueState::failed, "not a push entry: payload is not JSON");
+  site.put(site.layout.failed("site"), "odd.json", "{}");
+  site.put(site.layout.failed("site"), "odd.json.reason", "not an entry name");
+  const auto text = deployctl(site.args({"status"}), {{"DATABASE_URL", db.url()}});
+  INFO(text.err);
+  REQUIRE(text.status == 0);
+  CHECK_THAT(text.out, Catch::Contains("last failure: no commit at "));
+  CHECK_THAT(text.out, Catch::Contains("1 quarantined file(s) in "));
+  CHECK_THAT(text.out, Catch::Contains("read each <name>.reason"));
+}
+
 TEST_CASE("status without a usable database still shows the folders with a note") {
   Site site;
   fill_folders(site);
