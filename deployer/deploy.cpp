@@ -216,7 +216,15 @@ boost::asio::awaitable<std::optional<RunState>> take(Context& context, const std
                                     {"sha", push.after},
                                     {"ref", push.ref},
                                     {"trigger", ledger::to_string(state.trigger)}});
-  state.log = co_await open_run_log(context, context.logs / (name + ".log"));
+  const auto log_file = context.logs / (name + ".log");
+  // An earlier run of this entry that never wrote its ending (the deployer was stopped or
+  // killed): say so, or the log shows two starts and nothing between.
+  const bool resumed = run_left_unfinished(log_file);
+  state.log = co_await open_run_log(context, log_file);
+  if (resumed) {
+    state.log->note("the run above was interrupted (the deployer stopped or was killed): "
+                    "running the entry again");
+  }
   if (state.taken.rollback) {
     state.log->note("run started: rollback to release " + state.release + " (" + push.after +
                     "), requested by " + state.taken.rollback->requested_by);

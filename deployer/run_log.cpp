@@ -4,8 +4,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
+#include <fstream>
 #include <system_error>
 
 #include "common/log.hpp"
@@ -16,6 +19,39 @@ namespace deployer {
 
 namespace {
 constexpr std::size_t kMaxLine = 64 * 1024;  // a runaway line without '\n' is cut here
+}
+
+bool run_left_unfinished(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return false;
+  // The last "===" line is within the file's last lines: the ending is written last.
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  if (size <= 0) return false;
+  const std::streamoff start = std::max<std::streamoff>(0, size - 8192);
+  in.seekg(start);
+  std::string tail(static_cast<std::size_t>(size - start), '\0');
+  in.read(tail.data(), static_cast<std::streamsize>(tail.size()));
+  tail.resize(static_cast<std::size_t>(in.gcount()));
+  // The last line of ours: "<timestamp> === text" (a step's output line is "<timestamp> | ...").
+  std::string last;
+  std::size_t end = tail.size();
+  while (end > 0 && last.empty()) {
+    const std::size_t begin = tail.rfind('\n', end - 1);
+    const std::size_t from = begin == std::string::npos ? 0 : begin + 1;
+    const std::string line = tail.substr(from, end - from);
+    const auto space = line.find(' ');
+    if (space != std::string::npos && line.compare(space + 1, 4, "=== ") == 0) last = line;
+    if (begin == std::string::npos) break;
+    end = begin;
+  }
+  if (last.empty()) return true;  // output only: the run was still going when it ended
+  // The lines deploy.cpp and coalesce.cpp write when a run ends.
+  constexpr std::array<std::string_view, 4> endings = {"deploy succeeded in ", "rollback succeeded in ",
+                                                       "deploy failed after ", "; not deployed"};
+  return std::none_of(endings.begin(), endings.end(), [&](std::string_view ending) {
+    return last.find(ending) != std::string::npos;
+  });
 }
 
 RunLog::RunLog(std::filesystem::path file, std::size_t tail_lines)

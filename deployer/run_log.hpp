@@ -20,6 +20,11 @@
 
 namespace deployer {
 
+/// True when `file` holds a run that never wrote its last line (the outcome, or why the entry was
+/// not deployed): the deployer was stopped or killed during it. False for a missing or empty
+/// file and for one whose last run ended.
+bool run_left_unfinished(const std::filesystem::path& file);
+
 class RunLog {
  public:
   /// Opens (creates or appends to) `file`, mode 0640. Throws std::system_error naming the file

@@ -61,6 +61,14 @@ TEST_CASE("after kill -9 mid-step the restart runs the entry left in active/ fir
     if (run.entry_name == first && run.outcome == ledger::RunOutcome::interrupted) ++interrupted;
   }
   CHECK(interrupted == 1);
+  // Its run log says so between the two starts; the replay's log (a first run) does not.
+  const auto log = test::read_file(h.dir("logs") / (first + ".log"));
+  const auto note = log.find("=== the run above was interrupted");
+  CHECK(note != std::string::npos);
+  CHECK(log.find("=== run started") < note);
+  CHECK(log.find("=== run started", note) != std::string::npos);
+  CHECK(test::read_file(h.dir("logs") / (later + ".log")).find("interrupted") ==
+        std::string::npos);
   for (const auto& pid : h.out_lines("pids")) {
     CHECK(test::eventually([&] { return process_gone(std::stoi(pid)); }, 3s));
   }

@@ -1,10 +1,11 @@
-// The JSON the deployer writes: the failure report beside a failed entry and the commit status
-// body.
+// The files the deployer writes: the failure report beside a failed entry, the commit status
+// body, and what a run log says about the run before.
 #include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include "deployer/failure_report.hpp"
+#include "deployer/run_log.hpp"
 #include "deployer/status.hpp"
 #include "queue-layout/layout.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -66,4 +67,30 @@ TEST_CASE("the status body has state, context and a description of at most 140 b
   auto with_url = nlohmann::json::parse(
       status_body(StatusState::pending, "Deploying", "deploy/app", "https://ci.example.com/1"));
   CHECK(with_url["target_url"] == "https://ci.example.com/1");
+}
+
+TEST_CASE("a run log whose last run has no ending line is a run left unfinished",
+          "[deployer][run_log]") {
+  test::TempDir dir("run-log");
+  const auto file = dir / "entry.json.log";
+  CHECK_FALSE(deployer::run_left_unfinished(file));  // no file: no earlier run
+  test::write_file(file, "");
+  CHECK_FALSE(deployer::run_left_unfinished(file));
+  const std::string started = "2026-12-06T04:00:00.000Z === run started: refs/heads/main at a\n";
+  // Killed during a step: our last line is the step's header, then only output.
+  test::write_file(file, started + "2026-12-06T04:00:01.000Z === step 1/1 build: make\n" +
+                             "2026-12-06T04:00:02.000Z | === looks like ours, is output\n");
+  CHECK(deployer::run_left_unfinished(file));
+  for (const std::string ending :
+       {"deploy succeeded in 1.2 s", "deploy failed after 3.0 s: step build exited with status 1",
+        "stale: commit a is the deployed commit a; not deployed", "rollback succeeded in 0.5 s"}) {
+    INFO(ending);
+    test::write_file(file, started + "2026-12-06T04:00:03.000Z === " + ending + "\n");
+    CHECK_FALSE(deployer::run_left_unfinished(file));
+  }
+  // Stopped by a shutdown: not an ending either.
+  test::write_file(file, started +
+                             "2026-12-06T04:00:03.000Z === stopped by shutdown: the entry stays "
+                             "in active/ and runs again at the next start\n");
+  CHECK(deployer::run_left_unfinished(file));
 }
