@@ -466,6 +466,65 @@ void read_deployments(const ConfigNode& root, Config& config) {
   if (config.deployments.empty()) node.fail("must define at least one deployment");
 }
 
+// "notify": after the deployments, whose names its "deployments" lists must use.
+void read_notify(const ConfigNode& root, Config& config) {
+  if (!root.has("notify")) return;
+  const auto list = root.child("notify");
+  if (!list.json().is_array()) list.fail("must be an array of notifications");
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < list.json().size(); ++i) {
+    const auto item = list.element(i);
+    item.require_object();
+    item.check_keys({"name", "type", "url", "secret", "on", "deployments"});
+    Notification notification;
+    const auto name = item.child("name");
+    notification.name = name.as_nonempty_string();
+    // The name becomes part of outbox entry names.
+    if (notification.name.size() > 100 ||
+        notification.name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                            "0123456789_-") != std::string::npos) {
+      name.fail("must be 1-100 characters of A-Z a-z 0-9 _ -");
+    }
+    if (!names.insert(notification.name).second) name.fail("is already used by another entry");
+    const auto type = item.child("type");
+    const auto type_text = type.as_string();
+    if (type_text == "slack") {
+      notification.type = Notification::Type::slack;
+    } else if (type_text == "discord") {
+      notification.type = Notification::Type::discord;
+    } else if (type_text == "webhook") {
+      notification.type = Notification::Type::webhook;
+    } else {
+      type.fail("must be \"slack\", \"discord\" or \"webhook\"");
+    }
+    notification.url = item.child("url").as_source();
+    if (notification.type == Notification::Type::webhook) {
+      notification.secret = item.child("secret").as_source();
+    } else if (item.has("secret")) {
+      item.child("secret").fail("is only for type \"webhook\" (Slack and Discord sign nothing)");
+    }
+    const auto on = item.child("on");
+    notification.on = on.as_string_array(false);
+    for (std::size_t k = 0; k < notification.on.size(); ++k) {
+      const auto& outcome = notification.on[k];
+      if (outcome != "failed" && outcome != "rolled_back" && outcome != "succeeded" &&
+          outcome != "waiting" && outcome != "recovered") {
+        on.element(k).fail("must be one of failed, rolled_back, succeeded, waiting, recovered");
+      }
+    }
+    if (item.has("deployments")) {
+      const auto deployments = item.child("deployments");
+      notification.deployments = deployments.as_string_array(false);
+      for (std::size_t k = 0; k < notification.deployments.size(); ++k) {
+        if (!config.deployments.contains(notification.deployments[k])) {
+          deployments.element(k).fail("is not a deployment of this configuration");
+        }
+      }
+    }
+    config.notify.push_back(std::move(notification));
+  }
+}
+
 }  // namespace
 
 ConfigError::ConfigError(const std::filesystem::path& file, std::string_view key_path,
@@ -518,7 +577,7 @@ Config parse_config(std::string_view text, const std::filesystem::path& file) {
   const ConfigNode root(parsed.value(), "", context);
   if (!parsed.value().is_object()) root.fail("must be a JSON object");
   root.check_keys({"instance", "state_dir", "listen", "allow_root", "secrets", "database", "github",
-                   "receiver", "router", "retention", "dashboard", "deployments"});
+                   "receiver", "router", "retention", "dashboard", "deployments", "notify"});
 
   Config config;
   config.file = absolute;
@@ -545,6 +604,7 @@ Config parse_config(std::string_view text, const std::filesystem::path& file) {
   read_retention(root, config.retention);
   read_dashboard(root, config.dashboard);
   read_deployments(root, config);
+  read_notify(root, config);
   return config;
 }
 

@@ -179,6 +179,17 @@ struct Deployment {
   std::optional<HealthCheck> health_check;
 };
 
+/// "notify[i]": where deploy outcomes are announced (docs/notifications.md).
+struct Notification {
+  enum class Type { slack, discord, webhook };
+  std::string name;  ///< [A-Za-z0-9_-]{1,100}, unique; `deployctl notify-test NAME`
+  Type type = Type::webhook;
+  SecretSource url;                    ///< the endpoint URL is a secret (Slack and Discord's are)
+  std::optional<SecretSource> secret;  ///< HMAC key, type webhook only (required there)
+  std::vector<std::string> on;  ///< outcomes: failed, rolled_back, succeeded, waiting, recovered
+  std::vector<std::string> deployments;  ///< empty = every deployment
+};
+
 struct Config {
   std::filesystem::path file;  ///< the configuration file, absolute
   std::string instance;
@@ -193,6 +204,7 @@ struct Config {
   RetentionSettings retention;
   DashboardSettings dashboard;
   std::map<std::string, Deployment> deployments;  ///< at least one
+  std::vector<Notification> notify;
 
   /// The deployment called `name`; throws ConfigError ("no deployment named ...") otherwise.
   const Deployment& deployment(std::string_view name) const;

@@ -110,7 +110,7 @@ nlohmann::json to_json_masked(const Config& config) {
     deployments[name] = deployment_json(deployment);
   }
   const auto& r = config.receiver;
-  return {
+  nlohmann::json out = {
       {"_file", config.file.string()},  // a "_" comment: the output loads as a config
       {"instance", config.instance},
       {"state_dir", config.state_dir.string()},
@@ -135,6 +135,21 @@ nlohmann::json to_json_masked(const Config& config) {
       {"dashboard", dashboard_json(config.dashboard)},
       {"deployments", std::move(deployments)},
   };
+  if (!config.notify.empty()) {
+    nlohmann::json notify = nlohmann::json::array();
+    for (const auto& n : config.notify) {
+      static constexpr const char* types[] = {"slack", "discord", "webhook"};
+      nlohmann::json item = {{"name", n.name},
+                             {"type", types[static_cast<int>(n.type)]},
+                             {"url", source_json(n.url)},
+                             {"on", n.on}};
+      if (n.secret) item["secret"] = source_json(*n.secret);
+      if (!n.deployments.empty()) item["deployments"] = n.deployments;
+      notify.push_back(std::move(item));
+    }
+    out["notify"] = std::move(notify);
+  }
+  return out;
 }
 
 }  // namespace common

@@ -53,6 +53,8 @@ void add_logs(CLI::App& app, Context& context);
 void add_rollback(CLI::App& app, Context& context);
 /// `deployctl releases DEPLOYMENT [--json]`: the kept releases (cmd_releases.cpp).
 void add_releases(CLI::App& app, Context& context);
+/// `deployctl notify-test NAME`: a test message to one notification (cmd_notify_test.cpp).
+void add_notify_test(CLI::App& app, Context& context);
 
 /// `deployctl hash-password`: a dashboard password's hash (cmd_hash_password.cpp).
 void add_hash_password(CLI::App& app, Context& context);

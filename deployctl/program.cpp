@@ -37,6 +37,7 @@ void add_commands(CLI::App& app, Context& context) {
   add_logs(app, context);
   add_send_test_push(app, context);
   add_check_config(app, context);
+  add_notify_test(app, context);
   add_migrate(app, context);
   add_hash_password(app, context);
 }

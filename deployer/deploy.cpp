@@ -23,6 +23,7 @@
 #include "deployer/git.hpp"
 #include "deployer/intake.hpp"
 #include "deployer/moves.hpp"
+#include "deployer/notify_outcome.hpp"
 #include "deployer/probe.hpp"
 #include "deployer/release.hpp"
 #include "deployer/run_log.hpp"
@@ -405,6 +406,8 @@ boost::asio::awaitable<void> succeed(Context& context, RunState& state) {
                                          {"sha", push.after},
                                          {"release", state.release},
                                          {"duration", elapsed}});
+  co_await notify_outcome(context, state.taken.entry, push, "succeeded",
+                          RunState::Clock::now() - state.started, state.run);
   co_await move_durably(context, context.active, context.done, state.name);
   prune(context);
 }
@@ -441,6 +444,9 @@ boost::asio::awaitable<void> fail(Context& context, RunState& state, const Deplo
                                       {"delivery", state.delivery_id},
                                       {"sha", push.after},
                                       {"error", error}});
+  co_await notify_outcome(context, state.taken.entry, push,
+                          state.layout && state.switched ? "rolled_back" : "failed",
+                          RunState::Clock::now() - state.started, state.run, error);
   FailureReport report;
   report.entry = state.name;
   report.deployment = deployment.name;

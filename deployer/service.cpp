@@ -21,6 +21,7 @@
 #include "deployer/intake.hpp"
 #include "deployer/lock.hpp"
 #include "deployer/moves.hpp"
+#include "deployer/notify_outbox.hpp"
 #include "queue-layout/move.hpp"
 #include "queue-layout/quarantine.hpp"
 #include "queue-layout/recover.hpp"
@@ -220,6 +221,18 @@ int run(const common::Config& config, const std::string& name, common::ConfigRel
       };
   signals.async_wait(on_signal);
   if (statuses) asio::co_spawn(io, statuses->run(), asio::detached);
+  // Beside the deploy loop, never in its way (notify_outbox.hpp).
+  if (!config.notify.empty()) {
+    asio::co_spawn(io, drain_outbox(config, name, stop), [name](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& error) {
+        common::log::error("notification outbox stopped: notifications are not sent",
+                           {{"deployment", name}, {"error", error.what()}});
+      }
+    });
+  }
   std::exception_ptr failure;
   asio::co_spawn(io, main_loop(context, wind_down), [&](std::exception_ptr e) {
     failure = e;
