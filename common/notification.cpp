@@ -34,6 +34,11 @@ std::string dump(const nlohmann::json& json) {
 
 }  // namespace
 
+std::string run_page_url(const Config& config, std::int64_t run) {
+  if (config.dashboard.public_url.empty()) return "";
+  return config.dashboard.public_url + "/runs/" + std::to_string(run);
+}
+
 bool notification_wants(const Notification& notification, std::string_view deployment,
                         std::string_view outcome) {
   if (!notification.deployments.empty() &&

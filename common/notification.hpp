@@ -7,6 +7,7 @@
 // (X-Deployer-Signature-256: sha256=<lowercase hex HMAC-SHA256 of the raw body>).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,6 +32,10 @@ struct NotificationMessage {
   std::string error;    ///< why it failed, "" otherwise
   std::string log_url;  ///< the run's page when a public URL is configured, else ""
 };
+
+/// The dashboard's page of ledger run `run` ("<dashboard.public_url>/runs/<run>"), or "" when
+/// dashboard.public_url is not set.
+std::string run_page_url(const Config& config, std::int64_t run);
 
 /// True when `notification` wants `outcome` of `deployment`: its "deployments" (all when empty)
 /// lists the deployment, and its "on" lists the outcome. A "recovered" message (a success after

@@ -418,8 +418,10 @@ boost::asio::awaitable<void> fail(Context& context, RunState& state, const Deplo
   const common::Deployment& deployment = context.deployment;
   const common::Push& push = state.push();
   std::string error = failure.what();
+  bool rolled_back = false;
   if (state.layout && state.switched) {
     error += "; " + co_await revert_release(context, state, failure.what());
+    rolled_back = !state.switched;  // revert_release clears it once `current` is back
   } else if (state.layout) {
     co_await discard_release(context, state, failure.what());
     if (state.built) error += "; current unchanged";
@@ -444,8 +446,7 @@ boost::asio::awaitable<void> fail(Context& context, RunState& state, const Deplo
                                       {"delivery", state.delivery_id},
                                       {"sha", push.after},
                                       {"error", error}});
-  co_await notify_outcome(context, state.taken.entry, push,
-                          state.layout && state.switched ? "rolled_back" : "failed",
+  co_await notify_outcome(context, state.taken.entry, push, rolled_back ? "rolled_back" : "failed",
                           RunState::Clock::now() - state.started, state.run, error);
   FailureReport report;
   report.entry = state.name;

@@ -3,6 +3,7 @@
 
 #include "common/notification.hpp"
 #include "common/process.hpp"
+#include "common/release_layout.hpp"
 #include "deployer/notify_outbox.hpp"
 
 namespace deployer {
@@ -31,6 +32,11 @@ boost::asio::awaitable<void> commit_info(Context& context, const common::Entry& 
   common::Command command;
   command.argv = {"git", "log", "-1", "--format=%an%n%s", sha, "--"};
   command.cwd = context.deployment.path;
+  if (context.deployment.releases) {
+    // Release mode: the objects are in the bare repository at the root, not in a work tree.
+    const common::ReleaseLayout layout(context.deployment.path);
+    command.argv.insert(command.argv.begin() + 1, "--git-dir=" + layout.repository().string());
+  }
   command.env = context.base_env;
   command.timeout = std::chrono::seconds(10);
   std::string output;
@@ -57,8 +63,7 @@ boost::asio::awaitable<void> notify_outcome(Context& context, const common::Entr
   message.sha = push.after;
   message.duration_s = std::chrono::duration<double>(elapsed).count();
   message.error = std::move(error);
-  // dashboard.public_url is not a configuration key yet: when it is, message.log_url is the
-  // run's page under it (see docs/notifications.md).
+  if (run) message.log_url = common::run_page_url(context.config, *run);
   if (outcome == "succeeded") {
     // The newest finished deploy before this one, ignoring entries that were not deployed.
     const auto history = co_await with_ledger(

@@ -8,6 +8,7 @@
 
 #include "tests/deployer/harness.hpp"
 #include "tests/deployer/notify_server.hpp"
+#include "tests/deployer/release_site.hpp"
 #include "tests/support/child.hpp"
 
 using nlohmann::json;
@@ -100,6 +101,42 @@ TEST_CASE("a failed deploy notifies once, signed, and the next success is 'recov
   std::this_thread::sleep_for(1500ms);  // a wrongly queued message would have been sent by now
   CHECK(to(server, "/ops").size() == 2);
   CHECK(to(server, "/chat").empty());
+  deployer.signal(SIGTERM);
+  CHECK(deployer.wait(10s) == 0);
+}
+
+TEST_CASE("release mode: a rollback notifies 'rolled_back', each message links its run's page",
+          "[notify]") {
+  test::deployer::ReleaseSite site;
+  Harness& h = site.h;
+  NotifyServer server(test::free_port(), kSecret);
+  server.start();
+  configure(h, server, {"succeeded", "rolled_back"}, {"waiting"});
+  h.config_extra["dashboard"] = {{"public_url", "https://deploy.example/"}};
+  h.deployment_extra["activate"] =
+      json::array({sh_step("check", "test \"$(cat VERSION)\" != bad")});
+  const auto a = site.commit("a");
+  auto deployer = h.start();
+  const auto first = h.webhook_push(a);
+  REQUIRE(h.wait_in("done", first));
+  const auto bad = site.commit("bad");
+  const auto second = h.webhook_push(bad);
+  REQUIRE(h.wait_in("failed", second));
+  REQUIRE(test::eventually([&] { return to(server, "/ops").size() == 2; }, 20s));
+  const auto got = to(server, "/ops");
+  CHECK(got[0].json()["outcome"] == "succeeded");
+  CHECK(got[1].signature_ok);
+  const auto body = got[1].json();
+  CHECK(body["outcome"] == "rolled_back");
+  CHECK(body["sha"] == bad);
+  CHECK(body["subject"] == "version bad");
+  CHECK(body["error"].get<std::string>().find("activate check") != std::string::npos);
+  // The run pages of the dashboard: public_url (its trailing '/' dropped) + /runs/<ledger run id>.
+  const auto runs = h.ledger().history("app", 10).recent;  // newest first
+  REQUIRE(runs.size() == 2);
+  CHECK(got[0].json()["log_url"] == "https://deploy.example/runs/" + std::to_string(runs[1].id));
+  CHECK(body["log_url"] == "https://deploy.example/runs/" + std::to_string(runs[0].id));
+  CHECK(body["text"].get<std::string>().find("https://deploy.example/runs/") != std::string::npos);
   deployer.signal(SIGTERM);
   CHECK(deployer.wait(10s) == 0);
 }
