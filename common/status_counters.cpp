@@ -71,7 +71,11 @@ void StatusCounters::write() {
   }
   if (total == written_total_ && std::filesystem::exists(file_)) return;
   // Whole-file replacement: a reader sees the old or the new counts, never a mixture.
-  const auto temporary = file_.parent_path() / ("." + file_.filename().string() + ".tmp");
+  // Appended piece by piece: GCC 12 at -O2 warns (-Wrestrict) on "." + string, wrongly.
+  std::string temporary_name = ".";
+  temporary_name += file_.filename().string();
+  temporary_name += ".tmp";
+  const auto temporary = file_.parent_path() / temporary_name;
   const std::string text = nlohmann::json{{"responses", responses}}.dump() + "\n";
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   const bool written =

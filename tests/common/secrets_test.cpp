@@ -61,7 +61,7 @@ TEST_CASE("secrets: missing secrets are named but never shown") {
   CHECK(message_of([&] { common::webhook_secrets(config); }) ==
         "SECRETS_TEST_UNSET is not set; SECRETS_TEST_EMPTY is not set");
   CHECK(message_of([&] { common::database_url(config); }) == "SECRETS_TEST_UNSET is not set");
-  const auto defaults = common::Config{};
+  const common::Config defaults;
   ::unsetenv("WEBHOOK_SECRET");
   CHECK(message_of([&] { common::webhook_secrets(defaults); }) == "WEBHOOK_SECRET is not set");
   ::unsetenv("SECRETS_TEST_EMPTY");
