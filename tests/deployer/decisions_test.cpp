@@ -23,8 +23,8 @@ TEST_CASE("five queued pushes are coalesced into one deploy of the newest", "[de
   Harness h;
   std::vector<std::string> shas;
   for (int i = 1; i <= 5; ++i) {
-    shas.push_back(
-        h.origin.commit({{"file.txt", std::to_string(i) + "\n"}}, "c" + std::to_string(i)));
+    shas.push_back(h.origin.commit({{"file.txt", std::to_string(i) + "\n"}},
+                                   std::string("c").append(std::to_string(i))));
   }
   h.clone();
   record_runs(h);

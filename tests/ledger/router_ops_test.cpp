@@ -192,7 +192,8 @@ TEST_CASE("concurrent routers writing the same and different rows never fail or 
         for (int i = 0; i < rounds; ++i) {
           const std::string shared = "shared-" + std::to_string(i) + ".json";
           const std::string own = "own-" + std::to_string(t) + "-" + std::to_string(i) + ".json";
-          ledger.record_delivery(receipt("h", "d" + std::to_string(i), shared, Decision::routed));
+          ledger.record_delivery(
+              receipt("h", std::string("d").append(std::to_string(i)), shared, Decision::routed));
           if (ledger.record_routed("site", shared, ledger::DeliveryKey{"h", "d"}, sha_a, main_ref))
             ++inserted[t];
           ledger.record_routed("site", own, std::nullopt, sha_a, main_ref);

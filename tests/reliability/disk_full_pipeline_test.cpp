@@ -85,7 +85,7 @@ class Filler {
     REQUIRE(error == ENOSPC);
     if (inodes) {
       for (;;) {
-        const auto file = dir_ / ("i" + std::to_string(files_));
+        const auto file = dir_ / std::string("i").append(std::to_string(files_));
         fd = ::open(file.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
         if (fd < 0) {
           error = errno;
