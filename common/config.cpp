@@ -428,8 +428,8 @@ void read_release_mode(const ConfigNode& node, Deployment& deployment) {
 Deployment read_deployment(const ConfigNode& node, const std::string& name) {
   node.require_object();
   node.check_keys({"repository", "branch", "path", "enabled", "remote", "coalesce", "tags",
-                   "deletions", "env", "steps", "releases", "preflight", "activate",
-                   "health_check"});
+                   "deletions", "env", "steps", "releases", "preflight", "activate", "health_check",
+                   "paths", "ignore_paths"});
   Deployment deployment;
   deployment.name = name;
   const auto repository = node.child("repository");
@@ -444,6 +444,10 @@ Deployment read_deployment(const ConfigNode& node, const std::string& name) {
   deployment.coalesce = node.boolean("coalesce", true);
   deployment.tags = node.boolean("tags", false);
   deployment.deletions = node.boolean("deletions", false);
+  if (node.has("paths")) deployment.paths = node.child("paths").as_string_array(false);
+  if (node.has("ignore_paths")) {
+    deployment.ignore_paths = node.child("ignore_paths").as_string_array(false);
+  }
   if (node.has("env")) deployment.env = node.child("env").as_env_map();
   std::set<std::string> names;
   deployment.steps = read_steps(node.child("steps"), names);

@@ -170,6 +170,11 @@ struct Deployment {
   bool coalesce = true;    ///< only the newest of several waiting pushes is deployed
   bool tags = false;       ///< route tag pushes (refs/tags/...) too
   bool deletions = false;  ///< route branch deletions too
+  /// Path filters of webhook pushes (docs/deployer.md "Path filters"), globs as only_if_changed:
+  /// deployed only when a changed path not matching `ignore_paths` matches `paths` (any, when
+  /// `paths` is empty). Both empty: no filter.
+  std::vector<std::string> paths;
+  std::vector<std::string> ignore_paths;
   std::map<std::string, std::string> env;
   std::vector<Step> steps;
   /// Release mode; preflight, activate and health_check require it.

@@ -78,6 +78,9 @@ nlohmann::json deployment_json(const Deployment& deployment) {
       {"env", deployment.env},
       {"steps", steps_json(deployment.steps)},
   };
+  // Absent when empty: an empty list is not a valid value (and means no filter).
+  if (!deployment.paths.empty()) out["paths"] = deployment.paths;
+  if (!deployment.ignore_paths.empty()) out["ignore_paths"] = deployment.ignore_paths;
   add_release_mode(out, deployment);
   return out;
 }

@@ -106,7 +106,7 @@ main{padding:16px;max-width:1100px;margin:0 auto}h1{font-size:1.4em;margin:.2em 
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:16px}
 .card{border:1px solid var(--line);border-radius:8px;padding:12px 16px}.card h2{margin-top:0}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:0}dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
-.succeeded,.ok{color:var(--ok)}.failed,.interrupted,.bad{color:var(--bad)}.running{color:var(--run)}.superseded,.stale{color:var(--muted)}
+.succeeded,.ok{color:var(--ok)}.failed,.interrupted,.bad{color:var(--bad)}.running{color:var(--run)}.superseded,.stale,.skipped{color:var(--muted)}
 pre{background:var(--code);border:1px solid var(--line);border-radius:6px;padding:8px;overflow-x:auto;font-size:13px;white-space:pre-wrap;overflow-wrap:anywhere}
 pre.log{max-height:70vh;overflow-y:auto}
 .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:6px 8px;border-bottom:1px solid var(--line);vertical-align:top}

@@ -94,6 +94,7 @@ json to_json(const StatusReport& report) {
         {"active", active_json(d.active, report.generated_at)},
         {"last_success", run_json(d.last_success, false)},
         {"last_failure", run_json(d.last_failure, true)},
+        {"last_skipped", run_json(d.last_skipped, true)},
         {"failed",
          {{"count", d.failed.size()}, {"entries", d.failed}, {"strays", d.failed_strays}}},
         {"done", {{"count", d.done}}},
@@ -141,6 +142,10 @@ std::string to_text(const StatusReport& report) {
         << "\n";
     out << "  last failure: " << run_line(d.last_failure, now, true, report.database_reachable)
         << "\n";
+    // Only when there is one: most deployments have no path filters.
+    if (d.last_skipped) {
+      out << "  last skipped: " << run_line(d.last_skipped, now, true, true) << "\n";
+    }
     out << "  failed:       " << d.failed.size() << " waiting";
     if (!d.failed.empty()) out << " (deployctl retry " << d.name << ")";
     if (!d.failed_strays.empty()) {

@@ -129,6 +129,7 @@ void read_ledger(const common::Config& config, StatusReport& report) {
       auto history = ledger.history(deployment.name, 5);
       deployment.last_success = std::move(history.last_success);
       deployment.last_failure = std::move(history.last_failure);
+      deployment.last_skipped = std::move(history.last_skipped);
       deployment.recent = std::move(history.recent);
       if (!deployment.active) continue;
       for (const auto& run : deployment.recent) {
@@ -146,6 +147,7 @@ void read_ledger(const common::Config& config, StatusReport& report) {
     for (auto& deployment : report.deployments) {
       deployment.last_success.reset();
       deployment.last_failure.reset();
+      deployment.last_skipped.reset();
       deployment.recent.clear();
     }
   }

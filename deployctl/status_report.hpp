@@ -55,6 +55,7 @@ struct DeploymentStatus {
   std::optional<ReleaseStatus> releases;   ///< release mode only
   std::optional<ledger::Run> last_success;
   std::optional<ledger::Run> last_failure;
+  std::optional<ledger::Run> last_skipped;  ///< a push not deployed by the path filters
   std::vector<ledger::Run> recent;  ///< the newest runs (up to 5), newest first; not in to_json
 };
 

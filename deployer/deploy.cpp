@@ -24,6 +24,7 @@
 #include "deployer/intake.hpp"
 #include "deployer/moves.hpp"
 #include "deployer/notify_outcome.hpp"
+#include "deployer/path_filter.hpp"
 #include "deployer/probe.hpp"
 #include "deployer/release.hpp"
 #include "deployer/run_log.hpp"
@@ -132,7 +133,7 @@ boost::asio::awaitable<void> write_changed_waiting(Context& context,
     throw DeployFailure("changed files", "cannot write " + file.string() + ": " + ec.message());
 }
 
-// Records an entry that is not deployed (superseded, stale) and moves it to done/.
+// Records an entry that is not deployed (superseded, stale, skipped) and moves it to done/.
 boost::asio::awaitable<void> skip_entry(Context& context, RunLog& log, const std::string& name,
                                         const common::Push& push, ledger::QueueState state,
                                         const std::string& reason) {
@@ -245,8 +246,8 @@ boost::asio::awaitable<std::optional<RunState>> take(Context& context, const std
 }
 
 // prepare: git ready (the clone, or release mode's layout and store), the commit fetched, the
-// staleness rule (staleness.hpp), the run started, commit status pending. False when the entry
-// was recorded stale instead.
+// staleness rule (staleness.hpp), the path filters (path_filter.hpp), the run started, commit
+// status pending. False when the entry was recorded stale or skipped instead.
 boost::asio::awaitable<bool> prepare(Context& context, RunState& state) {
   const common::Deployment& deployment = context.deployment;
   const common::Push& push = state.push();
@@ -267,6 +268,13 @@ boost::asio::awaitable<bool> prepare(Context& context, RunState& state) {
     co_await skip_entry(context, *state.log, state.name, push, ledger::QueueState::stale,
                         judgement.reason);
     co_return false;
+  }
+  if (webhook) {
+    if (auto reason = co_await skip_reason(*state.git, deployment, push, state.deployed.sha)) {
+      co_await skip_entry(context, *state.log, state.name, push, ledger::QueueState::skipped,
+                          *reason);
+      co_return false;
+    }
   }
   state.rollback_high_water = judgement.rollback_high_water;
   if (state.is_rollback()) {

@@ -10,8 +10,9 @@
 //             done/ undeployed, unless "coalesce": false (coalesce.hpp: ancestry, never arrival);
 //   prepare   git ready (the clone in place; release mode's folders and bare store), the commit
 //             fetched, the replay rule (staleness.hpp: a webhook push off the branch or not newer
-//             than the deployed commit is recorded stale and moved to done/), the run started,
-//             commit status "pending";
+//             than the deployed commit is recorded stale and moved to done/), the path filters
+//             and [skip deploy] (path_filter.hpp: recorded skipped, moved to done/), the run
+//             started, commit status "pending";
 //   build     in place: git checkout of the exact commit and the steps in the deployment's path;
 //             release mode: a new release folder, reuse, shared links, the steps, the preflight,
 //             REVISION (release.hpp); the changed paths written to logs/<entry>.changed;

@@ -244,6 +244,18 @@ boost::asio::awaitable<std::vector<std::string>> Git::ancestors(const std::strin
   co_return out;
 }
 
+boost::asio::awaitable<std::string> Git::commit_message(const std::string& sha) {
+  std::vector<std::string> args{"log", "-1", "--format=%B", "--end-of-options", sha};
+  auto r = co_await git(std::move(args), false, true);
+  if (r.exit_code != 0) {
+    throw DeployFailure("git log",
+                        "reading the message of " + sha + " failed (exit status " +
+                            std::to_string(r.exit_code) + ")",
+                        r.exit_code);
+  }
+  co_return r.output;
+}
+
 boost::asio::awaitable<void> Git::checkout(const std::string& sha) {
   // --force: local edits to tracked files must not stop a deploy; the deployed tree is exactly
   // the commit. --detach: never "whatever the branch is now". The trailing "--" makes git take

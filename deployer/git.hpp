@@ -73,6 +73,10 @@ class Git {
   boost::asio::awaitable<std::vector<std::string>> changed_files(const std::string& previous,
                                                                  const std::string& sha);
 
+  /// The full message of commit `sha` (`git log -1 --format=%B`). Throws DeployFailure
+  /// "git log" when git cannot read it.
+  boost::asio::awaitable<std::string> commit_message(const std::string& sha);
+
   /// Verifies the work tree is a folder with .git at its top (no git process); throws
   /// DeployFailure naming the path if not.
   boost::asio::awaitable<void> require_repository();

@@ -76,11 +76,12 @@ asio::awaitable<void> recover_active(Context& context) {
       }
     }
     if (finished) continue;
-    // Recorded superseded or stale before a crash stopped its move to done/ (coalesce.hpp, and
-    // deploy.cpp's skip): the decision stands, the entry is not deployed.
+    // Recorded superseded, stale or skipped before a crash stopped its move to done/
+    // (coalesce.hpp, and deploy.cpp's skip): the decision stands, the entry is not deployed.
     if (auto it = items.find(name);
         it != items.end() && (it->second.state == ledger::QueueState::superseded ||
-                              it->second.state == ledger::QueueState::stale)) {
+                              it->second.state == ledger::QueueState::stale ||
+                              it->second.state == ledger::QueueState::skipped)) {
       common::log::info("finishing the move of an entry left in active/ after its decision",
                         {{"deployment", context.deployment.name},
                          {"entry", name},

@@ -28,6 +28,7 @@ DeploymentHistory Ledger::history(const std::string& deployment, std::size_t rec
     history.deployment = deployment;
     history.last_success = newest_with_outcome(tx, deployment, "succeeded");
     history.last_failure = newest_with_outcome(tx, deployment, "failed");
+    history.last_skipped = newest_with_outcome(tx, deployment, "skipped");
     const auto rows = tx.exec_params("SELECT " + detail::run_columns() +
                                          " FROM runs WHERE deployment = $1"
                                          " ORDER BY started_at DESC, id DESC LIMIT $2",

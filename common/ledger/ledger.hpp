@@ -126,8 +126,20 @@ class Ledger {
   /// unknown run id.
   void finish_run(RunId run, RunOutcome outcome, const std::string& error = "");
 
+  /// Closes `run` as failed with `error` and, in the same transaction, puts its queue item into
+  /// `retrying`: attempt `next_attempt` is due at `at` (docs/deployer.md "Automatic retries").
+  /// The entry stays in active/; a deployer restarted meanwhile waits for `at` too.
+  void retry_later(RunId run, const std::string& error, int next_attempt, Time at);
+
+  /// Puts `entry`'s queue item into `waiting` with `reason` (the pending checks) and returns
+  /// when the wait gives up: the deadline recorded when the entry first waited (kept across
+  /// restarts), else `deadline`, which is then recorded.
+  Time wait_for_checks(const std::string& deployment, const std::string& entry, Time deadline,
+                       const std::string& reason);
+
   /// Records that `entry` was not deployed: superseded (a newer push is waiting), stale (older
-  /// than the deployed commit), or failed before any run (e.g. a malformed replay). Sets the
+  /// than the deployed commit), skipped (path filters, [skip deploy]), or failed before any run
+  /// (e.g. a malformed replay). Sets the
   /// queue item's state and reason, and adds a finished run row for the history (once: repeating
   /// the call adds no second row). A run of the entry left open by a killed deployer is closed
   /// as interrupted in the same transaction. `sha`/`ref` are used only when the ledger has no

@@ -24,9 +24,16 @@ Trigger Ledger::claim(const std::string& deployment, const std::string& entry,
           "INSERT INTO queue_items (deployment, entry_name, hook_id, delivery_id, sha, ref,"
           " trigger, state) VALUES ($1, $2, $3, $4, $5, $6, 'operator', 'running')"
           " ON CONFLICT (deployment, entry_name) DO UPDATE SET"
-          "   trigger = CASE queue_items.state WHEN 'queued' THEN 'webhook'"
-          "                                    WHEN 'running' THEN queue_items.trigger"
-          "                                    ELSE 'operator' END,"
+          "   trigger = CASE WHEN queue_items.state = 'queued' THEN 'webhook'"
+          "                  WHEN queue_items.state IN ('running', 'waiting', 'retrying')"
+          "                  THEN queue_items.trigger ELSE 'operator' END,"
+          // A run that carries on (a restart, the next automatic attempt) keeps its attempt
+          // number and its deadline for checks; anything else starts afresh.
+          "   attempt = CASE WHEN queue_items.state IN ('running', 'waiting', 'retrying')"
+          "                  THEN queue_items.attempt ELSE 1 END,"
+          "   checks_deadline = CASE WHEN queue_items.state IN ('running', 'waiting')"
+          "                          THEN queue_items.checks_deadline END,"
+          "   next_attempt_at = NULL,"
           "   hook_id = coalesce(queue_items.hook_id, EXCLUDED.hook_id),"
           "   delivery_id = coalesce(queue_items.delivery_id, EXCLUDED.delivery_id),"
           "   sha = EXCLUDED.sha, ref = EXCLUDED.ref, state = 'running', reason = '',"
@@ -98,12 +105,32 @@ std::vector<std::string> Ledger::supersede(const std::string& deployment,
   });
 }
 
+Time Ledger::wait_for_checks(const std::string& deployment, const std::string& entry, Time deadline,
+                             const std::string& reason) {
+  return session_->run("wait_for_checks", [&](pqxx::connection& conn) {
+    pqxx::nontransaction tx{conn};  // one statement: autocommit
+    const auto row = detail::autocommit_write([&] {
+      return tx.exec_params1(
+          "UPDATE queue_items SET state = 'waiting', reason = $3,"
+          " checks_deadline = coalesce(checks_deadline, " +
+              detail::time_from("$4") +
+              "), updated_at = now()"
+              " WHERE deployment = $1 AND entry_name = $2 RETURNING " +
+              detail::micros_of("checks_deadline"),
+          deployment, entry, common::printable(reason, {true}), detail::to_micros(deadline));
+    });
+    tx.commit();
+    return detail::to_time(row[0].as<std::int64_t>());
+  });
+}
+
 void Ledger::mark(const std::string& deployment, const std::string& entry, QueueState state,
                   const std::string& reason, const std::string& sha, const std::string& ref) {
   if (state != QueueState::superseded && state != QueueState::stale &&
-      state != QueueState::failed) {
+      state != QueueState::skipped && state != QueueState::failed) {
     throw Error("ledger: mark " + deployment + "/" + entry + ": state " +
-                std::string(to_string(state)) + " is not one of superseded, stale, failed");
+                std::string(to_string(state)) +
+                " is not one of superseded, stale, skipped, failed");
   }
   const std::string state_text{to_string(state)};
   // The reason may quote an entry's bytes (a parser's message): PostgreSQL refuses text that is
@@ -117,7 +144,8 @@ void Ledger::mark(const std::string& deployment, const std::string& entry, Queue
         "INSERT INTO queue_items (deployment, entry_name, sha, ref, trigger, state, reason)"
         " VALUES ($1, $2, $3, $4, 'operator', $5, $6)"
         " ON CONFLICT (deployment, entry_name) DO UPDATE SET"
-        "   state = EXCLUDED.state, reason = EXCLUDED.reason, updated_at = now()"
+        "   state = EXCLUDED.state, reason = EXCLUDED.reason, next_attempt_at = NULL,"
+        "   updated_at = now()"
         " RETURNING hook_id, delivery_id, trigger, sha, ref",
         deployment, entry, sha_text, ref_text, state_text, reason_text);
     // A run of this entry left open by a deployer killed mid-deploy is closed as interrupted,

@@ -100,7 +100,8 @@ Run read_run(const pqxx::row& row) {
 
 std::string queue_item_columns(const std::string& p) {
   return join(p, {"deployment", "entry_name", "hook_id", "delivery_id", "sha", "ref", "trigger",
-                  "state", "reason", micros_of(p + "created_at"), micros_of(p + "updated_at")});
+                  "state", "reason", micros_of(p + "created_at"), micros_of(p + "updated_at"),
+                  "attempt", micros_of(p + "next_attempt_at"), micros_of(p + "checks_deadline")});
 }
 
 QueueItem read_queue_item(const pqxx::row& row) {
@@ -115,6 +116,9 @@ QueueItem read_queue_item(const pqxx::row& row) {
   item.reason = row[8].as<std::string>();
   item.created_at = to_time(row[9].as<std::int64_t>());
   item.updated_at = to_time(row[10].as<std::int64_t>());
+  item.attempt = row[11].as<int>();
+  item.next_attempt_at = optional_time(row[12]);
+  item.checks_deadline = optional_time(row[13]);
   return item;
 }
 

@@ -17,6 +17,8 @@ std::optional<QueueState> queue_state_after(RunOutcome outcome) {
       return QueueState::superseded;
     case RunOutcome::stale:
       return QueueState::stale;
+    case RunOutcome::skipped:
+      return QueueState::skipped;
     case RunOutcome::interrupted:
       return std::nullopt;  // the entry stays in active/ and runs again: its item stays running
   }
@@ -94,6 +96,29 @@ void Ledger::finish_run(RunId run, RunOutcome outcome, const std::string& error)
           rows[0][0].as<std::string>(), rows[0][1].as<std::string>(),
           std::string(to_string(*state)), error);
     }
+    tx.commit();
+  });
+}
+
+void Ledger::retry_later(RunId run, const std::string& error, int next_attempt, Time at) {
+  session_->run("retry_later", [&](pqxx::connection& conn) {
+    pqxx::work tx{conn};
+    const auto rows = tx.exec_params(
+        "UPDATE runs SET outcome = 'failed', finished_at = now(), error = $2 WHERE id = $1"
+        " RETURNING deployment, entry_name",
+        run, common::printable(error, {true}));
+    if (rows.empty()) {
+      throw Error("ledger: retry_later: run " + std::to_string(run) + " does not exist");
+    }
+    // Together with the run: a crash never leaves the failed attempt without its next one.
+    tx.exec_params(
+        "UPDATE queue_items SET state = 'retrying', reason = $3, attempt = $4,"
+        " next_attempt_at = " +
+            detail::time_from("$5") +
+            ", checks_deadline = NULL, updated_at = now()"
+            " WHERE deployment = $1 AND entry_name = $2",
+        rows[0][0].as<std::string>(), rows[0][1].as<std::string>(),
+        common::printable(error, {true}), next_attempt, detail::to_micros(at));
     tx.commit();
   });
 }

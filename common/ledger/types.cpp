@@ -18,12 +18,15 @@ constexpr Names<Decision, 5> decision_names{{{Decision::routed, "routed"},
                                              {Decision::rejected, "rejected"},
                                              {Decision::ping, "ping"}}};
 
-constexpr Names<QueueState, 6> queue_state_names{{{QueueState::queued, "queued"},
+constexpr Names<QueueState, 9> queue_state_names{{{QueueState::queued, "queued"},
                                                   {QueueState::running, "running"},
                                                   {QueueState::succeeded, "succeeded"},
                                                   {QueueState::failed, "failed"},
                                                   {QueueState::superseded, "superseded"},
-                                                  {QueueState::stale, "stale"}}};
+                                                  {QueueState::stale, "stale"},
+                                                  {QueueState::skipped, "skipped"},
+                                                  {QueueState::waiting, "waiting"},
+                                                  {QueueState::retrying, "retrying"}}};
 
 constexpr Names<Trigger, 2> trigger_names{
     {{Trigger::webhook, "webhook"}, {Trigger::operator_, "operator"}}};
@@ -33,11 +36,12 @@ constexpr Names<StepOutcome, 4> step_outcome_names{{{StepOutcome::succeeded, "su
                                                     {StepOutcome::skipped, "skipped"},
                                                     {StepOutcome::timeout, "timeout"}}};
 
-constexpr Names<RunOutcome, 5> run_outcome_names{{{RunOutcome::succeeded, "succeeded"},
+constexpr Names<RunOutcome, 6> run_outcome_names{{{RunOutcome::succeeded, "succeeded"},
                                                   {RunOutcome::failed, "failed"},
                                                   {RunOutcome::superseded, "superseded"},
                                                   {RunOutcome::stale, "stale"},
-                                                  {RunOutcome::interrupted, "interrupted"}}};
+                                                  {RunOutcome::interrupted, "interrupted"},
+                                                  {RunOutcome::skipped, "skipped"}}};
 
 template <typename Enum, std::size_t N>
 std::string_view name_of(const Names<Enum, N>& names, Enum value) {
@@ -94,7 +98,8 @@ bool blocks_redelivery(QueueState state) {
 }
 
 bool is_final(QueueState state) {
-  return state != QueueState::queued && state != QueueState::running;
+  return state != QueueState::queued && state != QueueState::running &&
+         state != QueueState::waiting && state != QueueState::retrying;
 }
 
 }  // namespace ledger

@@ -33,9 +33,21 @@ enum class Decision { routed, duplicate, ignored, rejected, ping };
 /// Where one entry stands in one deployment's queue.
 ///   queued      routed by the router, not yet taken by the deployer
 ///   running     taken by the deployer (also after an interrupted run, until it runs again)
+///   waiting     a webhook push in active/ waiting for its commit's checks (wait_for_checks)
+///   retrying    in active/ after a transient failure, until its next attempt (retry)
 ///   succeeded, failed, superseded (a newer push was deployed instead), stale (older than the
-///   commit already deployed): final.
-enum class QueueState { queued, running, succeeded, failed, superseded, stale };
+///   commit already deployed), skipped (path filters, [skip deploy]): final.
+enum class QueueState {
+  queued,
+  running,
+  succeeded,
+  failed,
+  superseded,
+  stale,
+  skipped,
+  waiting,
+  retrying
+};
 
 /// Why an entry is deployed: routed from a webhook, or put in the queue by a person (replay,
 /// retry, rollback). Operator entries are always deployed; webhook entries may be skipped.
@@ -46,7 +58,7 @@ enum class StepOutcome { succeeded, failed, skipped, timeout };
 
 /// How a run ended. `interrupted`: the deployer stopped (SIGTERM, crash) and will run the entry
 /// again; its queue item stays `running`.
-enum class RunOutcome { succeeded, failed, superseded, stale, interrupted };
+enum class RunOutcome { succeeded, failed, superseded, stale, interrupted, skipped };
 
 std::string_view to_string(Decision value);
 std::string_view to_string(QueueState value);
@@ -65,7 +77,7 @@ RunOutcome parse_run_outcome(std::string_view text);
 /// False only for failed: people press "Redeliver" to deploy again after a failure.
 bool blocks_redelivery(QueueState state);
 
-/// True for the states a queue item ends in (succeeded, failed, superseded, stale).
+/// True for the states a queue item ends in (succeeded, failed, superseded, stale, skipped).
 bool is_final(QueueState state);
 
 /// The router's record of one inbox entry (input of Ledger::record_delivery, and part of a
@@ -92,6 +104,9 @@ struct QueueItem {
   std::string reason;  // the error of a failed run, why an entry was superseded or stale
   Time created_at{};
   Time updated_at{};
+  int attempt = 1;                      // 1, then 2, 3, ... for automatic retries
+  std::optional<Time> next_attempt_at;  // while retrying
+  std::optional<Time> checks_deadline;  // once it waited for checks: when the wait gives up
 };
 
 /// One recorded step of a run.
@@ -126,7 +141,8 @@ struct DeploymentHistory {
   std::string deployment;
   std::optional<Run> last_success;
   std::optional<Run> last_failure;
-  std::vector<Run> recent;  // newest first
+  std::optional<Run> last_skipped;  // path filters, [skip deploy]
+  std::vector<Run> recent;          // newest first
 };
 
 /// Everything the ledger knows about one delivery id, oldest first in each list.
