@@ -425,11 +425,21 @@ void read_release_mode(const ConfigNode& node, Deployment& deployment) {
   }
 }
 
+// A system user name as Debian's adduser accepts it by default; it reaches sudo's argv.
+bool valid_user_name(const std::string& name) {
+  if (name.empty() || name.size() > 32) return false;
+  if (!((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_')) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
+  }
+  return true;
+}
+
 Deployment read_deployment(const ConfigNode& node, const std::string& name) {
   node.require_object();
   node.check_keys({"repository", "branch", "path", "enabled", "remote", "coalesce", "tags",
                    "deletions", "env", "steps", "releases", "preflight", "activate", "health_check",
-                   "paths", "ignore_paths"});
+                   "paths", "ignore_paths", "run_as"});
   Deployment deployment;
   deployment.name = name;
   const auto repository = node.child("repository");
@@ -447,6 +457,13 @@ Deployment read_deployment(const ConfigNode& node, const std::string& name) {
   if (node.has("paths")) deployment.paths = node.child("paths").as_string_array(false);
   if (node.has("ignore_paths")) {
     deployment.ignore_paths = node.child("ignore_paths").as_string_array(false);
+  }
+  if (node.has("run_as")) {
+    const auto run_as = node.child("run_as");
+    deployment.run_as = run_as.as_string();
+    if (!valid_user_name(deployment.run_as)) {
+      run_as.fail("is not a valid user name ([a-z_][a-z0-9_-]*, at most 32 characters)");
+    }
   }
   if (node.has("env")) deployment.env = node.child("env").as_env_map();
   std::set<std::string> names;

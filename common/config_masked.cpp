@@ -82,6 +82,7 @@ nlohmann::json deployment_json(const Deployment& deployment) {
   if (!deployment.paths.empty()) out["paths"] = deployment.paths;
   if (!deployment.ignore_paths.empty()) out["ignore_paths"] = deployment.ignore_paths;
   add_release_mode(out, deployment);
+  if (!deployment.run_as.empty()) out["run_as"] = deployment.run_as;
   return out;
 }
 

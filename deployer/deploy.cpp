@@ -254,7 +254,8 @@ boost::asio::awaitable<bool> prepare(Context& context, RunState& state) {
   if (deployment.releases) {
     co_await prepare_release(context, state);
   } else {
-    state.git = std::make_unique<Git>(deployment.path, context.base_env, *state.log, context.stop);
+    state.git = std::make_unique<Git>(deployment.path, context.base_env, *state.log, context.stop,
+                                      false, deployment.run_as);
     co_await state.git->require_repository();
   }
   state.deployed = co_await with_ledger(

@@ -149,7 +149,7 @@ boost::asio::awaitable<void> prepare_release(Context& context, RunState& state) 
     }
   }
   state.git = std::make_unique<Git>(state.layout->repository(), context.base_env, *state.log,
-                                    context.stop, true);
+                                    context.stop, true, context.deployment.run_as);
   co_await state.git->ensure_store();
 }
 
