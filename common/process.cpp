@@ -56,12 +56,18 @@ struct AsUser {
   std::string request;
 };
 
+}  // namespace
+
+std::filesystem::path default_step_supervisor() {
+  std::error_code ec;
+  return std::filesystem::read_symlink("/proc/self/exe", ec).parent_path() / "deploy-step";
+}
+
+namespace {
+
 AsUser as_user(const Command& command) {
-  std::filesystem::path supervisor = command.supervisor;
-  if (supervisor.empty()) {
-    std::error_code ec;
-    supervisor = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path() / "deploy-step";
-  }
+  const std::filesystem::path supervisor =
+      command.supervisor.empty() ? default_step_supervisor() : command.supervisor;
   AsUser out;
   out.argv = {"/usr/bin/sudo", "-n", "-u", command.user, "--", supervisor.string()};
   // sudo builds the target's environment from scratch anyway (env_reset); the command's own

@@ -88,6 +88,9 @@ struct Outcome {
 };
 
 /// Receives the child's output as it arrives (arbitrary chunks, not lines).
+/// deploy-step next to the running program: what Command::supervisor defaults to.
+std::filesystem::path default_step_supervisor();
+
 using OutputSink = std::function<void(std::string_view)>;
 
 /// Where the child's output goes. Without `err`, stdout and stderr share one pipe and both reach

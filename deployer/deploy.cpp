@@ -301,8 +301,7 @@ boost::asio::awaitable<void> build(Context& context, RunState& state) {
   }
   const common::Push& push = state.push();
   if (state.layout) {
-    std::error_code ec;
-    for (const auto& gone : state.layout->clean_incomplete("", ec)) {
+    for (const auto& gone : co_await clean_incomplete_releases(context, state)) {
       state.log->note("removed the incomplete release " + gone + " of an interrupted run");
       co_await with_ledger(context, "release_removed",
                            [&] { context.ledger.release_removed(context.deployment.name, gone); });

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -24,5 +25,11 @@ void check_run_as(const common::Config& config, const common::Deployment& deploy
 /// deployment's env, the DEPLOY_* variables and (by deploy-step) HOME, USER and LOGNAME are added
 /// on top.
 std::vector<std::string> run_as_base_environment();
+
+/// Release mode with run_as: `dir` (repo.git/, releases/ or shared/) must be a folder of `user`,
+/// who builds there. A missing one is created and given to that user when the deployer runs as
+/// root; otherwise it must exist already (docs/operations.md creates them once). Returns "" or
+/// what is wrong, with the command that fixes it.
+std::string ensure_user_folder(const std::filesystem::path& dir, const std::string& user);
 
 }  // namespace deployer

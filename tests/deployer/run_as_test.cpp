@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -193,6 +194,94 @@ TEST_CASE("run_as: a step cannot read the pipeline's secrets, write its files or
   CHECK_FALSE(std::filesystem::exists(h.dir("queue") / "00000000000000000001-x.json"));
   CHECK_FALSE(std::filesystem::exists(bin / "evil"));
   CHECK_FALSE(std::filesystem::exists("/tmp/dpl-test-pwned"));
+}
+
+TEST_CASE(
+    "run_as in release mode: the user builds in its own folders, only the deployer switches") {
+  test::require_root("it creates a user and runs steps as that user");
+  namespace fs = std::filesystem;
+  Harness h;
+  const auto user = test::ensure_user("dpl-test-app");
+  const auto a = h.origin.commit({{"README.md", "a\n"}});
+  const auto b = h.origin.commit({{"README.md", "b\n"}});
+  const auto c = h.origin.commit({{"FAIL", "x\n"}});
+  chown_tree(h.origin.url(), user);  // git reads it as the user
+  h.deployment_extra = {{"run_as", user.name},
+                        {"remote", h.origin.url().string()},
+                        {"releases", {{"keep", 1}, {"shared", {".env"}}}}};
+  // The step builds, then tries to take over what stays the deployer's: `current` and the root.
+  h.steps = nlohmann::json::array({sh_step(
+      "build",
+      "test ! -e FAIL || exit 7; id -u > uid.txt\n"
+      "if ln -sfn \"$DEPLOY_RELEASE_DIR\" \"$DEPLOY_ROOT/current\" 2>/dev/null; then echo "
+      "\"LEAKED current\"; else echo \"DENIED current\"; fi\n"
+      "if touch \"$DEPLOY_ROOT/planted\" 2>/dev/null; then echo \"LEAKED root\"; else echo "
+      "\"DENIED root\"; fi")});
+  auto deployer = h.start();
+  const auto first = h.webhook_push(a);
+  REQUIRE(h.wait_in("done", first));
+  const auto second = h.webhook_push(b);
+  REQUIRE(h.wait_in("done", second));
+  const std::string log = run_logs(h);
+  INFO(log);
+  CHECK(log.find("| LEAKED") == std::string::npos);
+  CHECK(log.find("| DENIED current") != std::string::npos);
+  CHECK(log.find("| DENIED root") != std::string::npos);
+  CHECK_FALSE(fs::exists(h.app() / "planted"));
+
+  const auto owner = [](const fs::path& p) {
+    struct stat st {};
+    REQUIRE(::lstat(p.c_str(), &st) == 0);
+    return st.st_uid;
+  };
+  const auto current = h.app() / "current";
+  const std::string live = fs::read_symlink(current).filename().string();
+  CHECK(test::read_file(current / "REVISION") == b + "\n");
+  CHECK(test::read_file(current / "uid.txt") == std::to_string(user.uid) + "\n");
+  // The folders the user builds in are its own; the root and `current` are the deployer's.
+  for (const auto& p : {h.app() / "repo.git", h.app() / "releases", h.app() / "shared",
+                        h.app() / "shared" / ".env", h.app() / "releases" / live,
+                        h.app() / "releases" / live / "REVISION", h.app() / "repo.git" / "HEAD"}) {
+    INFO(p);
+    CHECK(owner(p) == user.uid);
+  }
+  CHECK(owner(h.app()) == 0);
+  CHECK(owner(current) == 0);
+  CHECK(fs::is_symlink(current / ".env"));
+
+  // A failing build: its release is removed (as the user), `current` is untouched.
+  const auto kept = [&] {
+    std::vector<std::string> out;
+    for (const auto& e : fs::directory_iterator(h.app() / "releases")) {
+      out.push_back(e.path().filename().string());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  const auto before = kept();
+  const auto third = h.webhook_push(c);
+  REQUIRE(h.wait_in("failed", third));
+  CHECK(kept() == before);
+  CHECK(fs::read_symlink(current).filename().string() == live);
+  CHECK(run_logs(h).find("cannot remove release") == std::string::npos);
+}
+
+TEST_CASE("run_as in release mode: folders of another owner are refused with the fix") {
+  test::require_root("it creates a user and runs steps as that user");
+  Harness h;
+  const auto user = test::ensure_user("dpl-test-app");
+  const auto a = h.origin.commit({{"README.md", "a\n"}});
+  std::filesystem::create_directories(h.app() / "releases");  // root's, not the user's
+  h.deployment_extra = {
+      {"run_as", user.name}, {"remote", h.origin.url().string()}, {"releases", {{"keep", 1}}}};
+  const auto entry = h.webhook_push(a);
+  auto deployer = h.start();
+  REQUIRE(h.wait_in("failed", entry));
+  const std::string log = run_logs(h);
+  INFO(log);
+  CHECK(log.find((h.app() / "releases").string() + " belongs to uid 0, not to dpl-test-app") !=
+        std::string::npos);
+  CHECK(log.find("install -d -o dpl-test-app") != std::string::npos);
 }
 
 TEST_CASE("run_as: the deployer refuses a run_as that is root or does not exist") {
