@@ -301,4 +301,14 @@ TEST_CASE("run_as: the deployer refuses a run_as that is root or does not exist"
     CHECK(d.wait(std::chrono::seconds(20)) == 1);
     CHECK(h.wait_log("deployments.app.run_as: no user named dpl-test-nobody-here"));
   }
+  SECTION("root, in a configuration reloaded by SIGHUP: refused, the deployer goes on") {
+    auto d = h.start();
+    REQUIRE(h.wait_log("deployer started"));
+    h.deployment_extra = {{"run_as", "root"}};
+    h.write_config();
+    d.signal(SIGHUP);
+    CHECK(h.wait_log("deployments.app.run_as: root is root"));
+    CHECK_FALSE(d.wait(std::chrono::seconds(1)).has_value());
+    CHECK(d.running());
+  }
 }
