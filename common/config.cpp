@@ -435,11 +435,92 @@ bool valid_user_name(const std::string& name) {
   return true;
 }
 
+// The nginx site: a relative path inside the repository (no "..", no empty or dot component) and
+// a site file name as deploy-privileged's policy names them.
+bool valid_repo_path(const std::string& path) {
+  if (path.empty() || path.front() == '/' || path.size() > 1024) return false;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    auto end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    const std::string part = path.substr(start, end - start);
+    if (part.empty() || part == "." || part == "..") return false;
+    for (char c : part) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
+        return false;
+      }
+    }
+    start = end + 1;
+  }
+  return true;
+}
+
+bool valid_site_file_name(const std::string& name) {
+  if (name.size() < 6 || name.size() > 128 || !name.ends_with(".conf")) return false;
+  if (!std::isalnum(static_cast<unsigned char>(name.front()))) return false;
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
+      return false;
+    }
+  }
+  return true;
+}
+
+// A DNS name in lower case: labels of [a-z0-9-], not starting or ending with '-', at least two.
+bool valid_domain_name(const std::string& name) {
+  if (name.empty() || name.size() > 253) return false;
+  std::size_t start = 0, labels = 0;
+  while (start <= name.size()) {
+    auto end = name.find('.', start);
+    if (end == std::string::npos) end = name.size();
+    const std::string label = name.substr(start, end - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
+      return false;
+    }
+    for (char c : label) {
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+    }
+    ++labels;
+    start = end + 1;
+  }
+  return labels >= 2;
+}
+
+void read_site(const ConfigNode& node, Deployment& deployment) {
+  if (node.has("nginx")) {
+    const auto nginx = node.child("nginx");
+    nginx.require_object();
+    nginx.check_keys({"site", "name"});
+    Deployment::NginxSite site;
+    const auto path = nginx.child("site");
+    site.site = path.as_string();
+    if (!valid_repo_path(site.site)) {
+      path.fail(
+          "must be a relative path inside the repository (no \"..\", letters, digits, ., _, -)");
+    }
+    const auto name = nginx.child("name");
+    site.name = name.as_string();
+    if (!valid_site_file_name(site.name)) {
+      name.fail("must be a site file name ending in .conf (letters, digits, ., _, -)");
+    }
+    deployment.nginx = site;
+  }
+  if (node.has("certificates")) {
+    const auto list = node.child("certificates");
+    deployment.certificates = list.as_string_array(false);
+    for (std::size_t i = 0; i < deployment.certificates.size(); ++i) {
+      if (!valid_domain_name(deployment.certificates[i])) {
+        list.element(i).fail("is not a domain name (lower case, like api.example.com)");
+      }
+    }
+  }
+}
+
 Deployment read_deployment(const ConfigNode& node, const std::string& name) {
   node.require_object();
   node.check_keys({"repository", "branch", "path", "enabled", "remote", "coalesce", "tags",
                    "deletions", "env", "steps", "releases", "preflight", "activate", "health_check",
-                   "paths", "ignore_paths", "run_as"});
+                   "paths", "ignore_paths", "run_as", "nginx", "certificates"});
   Deployment deployment;
   deployment.name = name;
   const auto repository = node.child("repository");
@@ -470,6 +551,7 @@ Deployment read_deployment(const ConfigNode& node, const std::string& name) {
   deployment.steps = read_steps(node.child("steps"), names);
   read_release_mode(node, deployment);
   if (node.has("activate")) deployment.activate = read_steps(node.child("activate"), names);
+  read_site(node, deployment);
   return deployment;
 }
 
@@ -598,7 +680,8 @@ Config parse_config(std::string_view text, const std::filesystem::path& file) {
   const ConfigNode root(parsed.value(), "", context);
   if (!parsed.value().is_object()) root.fail("must be a JSON object");
   root.check_keys({"instance", "state_dir", "listen", "allow_root", "secrets", "database", "github",
-                   "receiver", "router", "retention", "dashboard", "deployments", "notify"});
+                   "receiver", "router", "retention", "dashboard", "deployments", "notify",
+                   "privileged_command"});
 
   Config config;
   config.file = absolute;
@@ -612,6 +695,13 @@ Config parse_config(std::string_view text, const std::filesystem::path& file) {
   config.state_dir = root.child("state_dir").as_path();
   read_listen(root, config.listen);
   config.allow_root = root.boolean("allow_root", false);
+  if (root.has("privileged_command")) {
+    const auto command = root.child("privileged_command");
+    config.privileged_command = command.as_string_array(false);
+    if (!config.privileged_command.front().starts_with("/")) {
+      command.element(0).fail("must be an absolute path (it is run without a PATH lookup)");
+    }
+  }
   config.webhook_secrets = read_secrets(root, config);
   if (root.has("database")) {
     const auto database = root.child("database");

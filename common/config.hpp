@@ -185,6 +185,16 @@ struct Deployment {
   std::optional<Preflight> preflight;
   std::vector<Step> activate;  ///< run in path/current after the switch; names unique with steps
   std::optional<HealthCheck> health_check;
+  /// "nginx": the site file `site` (a path in the repository) installed as the nginx site `name`
+  /// through deploy-privileged at activation (deployer/site.hpp).
+  struct NginxSite {
+    std::string site;
+    std::string name;
+  };
+  std::optional<NginxSite> nginx;
+  /// "certificates": domains whose certificate deploy-privileged obtains or renews before the
+  /// nginx site is installed.
+  std::vector<std::string> certificates;
 };
 
 /// "notify[i]": where deploy outcomes are announced (docs/notifications.md).
@@ -212,6 +222,9 @@ struct Config {
   RetentionSettings retention;
   DashboardSettings dashboard;
   std::map<std::string, Deployment> deployments;  ///< at least one
+  /// "privileged_command": the argv prefix that runs deploy-privileged (deployer/site.hpp).
+  std::vector<std::string> privileged_command{"/usr/bin/sudo", "-n",
+                                              "/usr/local/sbin/deploy-privileged"};
   std::vector<Notification> notify;
 
   /// The deployment called `name`; throws ConfigError ("no deployment named ...") otherwise.

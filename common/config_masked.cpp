@@ -83,6 +83,10 @@ nlohmann::json deployment_json(const Deployment& deployment) {
   if (!deployment.ignore_paths.empty()) out["ignore_paths"] = deployment.ignore_paths;
   add_release_mode(out, deployment);
   if (!deployment.run_as.empty()) out["run_as"] = deployment.run_as;
+  if (deployment.nginx) {
+    out["nginx"] = {{"site", deployment.nginx->site}, {"name", deployment.nginx->name}};
+  }
+  if (!deployment.certificates.empty()) out["certificates"] = deployment.certificates;
   return out;
 }
 
@@ -120,6 +124,7 @@ nlohmann::json to_json_masked(const Config& config) {
       {"state_dir", config.state_dir.string()},
       {"listen", {{"host", config.listen.host}, {"port", config.listen.port}}},
       {"allow_root", config.allow_root},
+      {"privileged_command", config.privileged_command},
       {"secrets", {{"webhook", std::move(secrets)}}},
       {"database", {{"url", source_json(config.database_url)}}},
       {"github", {{"api_url", config.github.api_url}, {"token", source_json(config.github.token)}}},

@@ -29,6 +29,7 @@
 #include "deployer/release.hpp"
 #include "deployer/run_log.hpp"
 #include "deployer/run_state.hpp"
+#include "deployer/site.hpp"
 #include "deployer/staleness.hpp"
 #include "deployer/steps.hpp"
 #include "queue-layout/name.hpp"
@@ -335,6 +336,9 @@ boost::asio::awaitable<void> build(Context& context, RunState& state) {
     // Named, never a braced temporary inside co_await: GCC 12 destroys such a temporary twice.
     const StepsInput input{context.deployment, vars, state.changed, context.base_env};
     co_await run_steps(input, *state.log, context.stop, record);
+    if (has_site(context.deployment)) {
+      co_await install_site(context, *state.log, context.deployment.path);
+    }
   }
 }
 
@@ -344,7 +348,13 @@ boost::asio::awaitable<void> switch_live(Context& context, RunState& state) {
 }
 
 boost::asio::awaitable<void> activate(Context& context, RunState& state) {
-  if (!state.layout || context.deployment.activate.empty()) co_return;
+  if (!state.layout) co_return;
+  // The certificates and the nginx site of the release now live, before its processes start: a
+  // failure from here on reverts the site with the release (revert_release).
+  if (has_site(context.deployment)) {
+    co_await install_site(context, *state.log, state.layout->release(state.release));
+  }
+  if (context.deployment.activate.empty()) co_return;
   const DeployVars vars = vars_of(context, state);
   co_await run_activate(context, state, vars,
                         static_cast<int>(context.deployment.steps.size() + 1));

@@ -12,6 +12,7 @@
 #include "deployer/glob.hpp"
 #include "deployer/probe.hpp"
 #include "deployer/run_as.hpp"
+#include "deployer/site.hpp"
 
 namespace deployer {
 
@@ -350,9 +351,15 @@ boost::asio::awaitable<std::string> revert_release(Context& context, RunState& s
   co_await with_ledger(context, "record_rollback",
                        [&] { context.ledger.record_rollback(rollback); });
 
+  std::string result = "rolled back to release " + back;
+  // Its nginx site goes back with it (the failed release's may be installed already).
+  try {
+    co_await reinstall_nginx_site(context, log, state.layout->release(back));
+  } catch (const DeployFailure& e) {
+    result += ", but its nginx site could not be installed again (" + std::string(e.what()) + ")";
+  }
   // The old release's processes must run again (the activate steps may have reloaded PM2 with
   // the failed one): the same activate steps, in `current`, now the old release.
-  std::string result = "rolled back to release " + back;
   if (!context.deployment.activate.empty()) {
     DeployVars vars;
     vars.deployment = context.deployment.name;
