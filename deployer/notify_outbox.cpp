@@ -53,10 +53,7 @@ struct Retry {
 }  // namespace
 
 std::filesystem::path outbox_dir(const common::Config& config, const std::string& deployment) {
-  if (!queue_layout::is_safe_deployment_name(deployment)) {
-    throw std::invalid_argument("unsafe deployment name for the outbox");
-  }
-  return config.state_dir / "outbox" / deployment;
+  return queue_layout::Layout(config.state_dir).outbox(deployment);
 }
 
 std::size_t enqueue_notifications(const common::Config& config,

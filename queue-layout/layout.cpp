@@ -43,6 +43,10 @@ std::filesystem::path Layout::logs(std::string_view d) const {
   return per_deployment("logs", d);
 }
 
+std::filesystem::path Layout::outbox(std::string_view d) const {
+  return per_deployment("outbox", d);
+}
+
 std::filesystem::path Layout::per_deployment(const char* folder,
                                              std::string_view deployment) const {
   if (!is_safe_deployment_name(deployment)) {

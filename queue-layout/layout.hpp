@@ -7,6 +7,7 @@
 //   <root>/failed/<deployment>/ failed entries, each with <name>.error.json
 //   <root>/rejected/            inbox entries that could not be understood, with <name>.reason
 //   <root>/logs/<deployment>/   one log file per deploy run
+//   <root>/outbox/<deployment>/ notifications waiting to be sent (the deployer creates it)
 //   <root>/locks/               flock(2) files (one per deployment, one per singleton program)
 //
 // All of it must be one filesystem: moves are link+unlink and renames, which do not cross
@@ -43,6 +44,7 @@ class Layout {
   std::filesystem::path done(std::string_view deployment) const;
   std::filesystem::path failed(std::string_view deployment) const;
   std::filesystem::path logs(std::string_view deployment) const;
+  std::filesystem::path outbox(std::string_view deployment) const;
 
  private:
   std::filesystem::path per_deployment(const char* folder, std::string_view deployment) const;
