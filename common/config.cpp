@@ -89,7 +89,7 @@ void read_github(const ConfigNode& root, GitHubSettings& github) {
   if (!root.has("github")) return;
   const auto node = root.child("github");
   node.require_object();
-  node.check_keys({"api_url", "token"});
+  node.check_keys({"api_url", "token", "checks_poll_s"});
   if (node.has("api_url")) {
     const auto url = node.child("api_url");
     auto text = url.as_nonempty_string();
@@ -112,6 +112,9 @@ void read_github(const ConfigNode& root, GitHubSettings& github) {
     github.api_url = std::move(text);
   }
   if (node.has("token")) github.token = node.child("token").as_source();
+  // At most 30 s: webhooks can be lost, and the poll is what notices checks then.
+  github.checks_poll_s =
+      static_cast<std::uint32_t>(node.integer("checks_poll_s", github.checks_poll_s, 1, 30));
 }
 
 void read_receiver(const ConfigNode& root, ReceiverSettings& receiver) {
@@ -425,11 +428,40 @@ void read_release_mode(const ConfigNode& node, Deployment& deployment) {
   }
 }
 
+CheckWait read_check_wait(const ConfigNode& node) {
+  CheckWait wait;
+  if (node.json().is_string()) {
+    if (node.as_string() != "all") node.fail("must be \"all\" or an array of check names");
+    wait.all = true;
+    return wait;
+  }
+  if (!node.json().is_array()) node.fail("must be \"all\" or an array of check names");
+  wait.names = node.as_string_array(false);
+  return wait;
+}
+
+RetrySettings read_retry(const ConfigNode& node) {
+  node.require_object();
+  node.check_keys({"attempts", "backoff_s", "exit_codes"});
+  RetrySettings retry;
+  retry.attempts = static_cast<std::uint32_t>(node.integer("attempts", retry.attempts, 1, 10));
+  retry.backoff_s = static_cast<std::uint32_t>(node.integer("backoff_s", retry.backoff_s, 1, 3600));
+  if (node.has("exit_codes")) {
+    const auto codes = node.child("exit_codes");
+    if (!codes.json().is_array()) codes.fail("must be an array of exit codes (1-255)");
+    for (std::size_t i = 0; i < codes.json().size(); ++i) {
+      retry.exit_codes.push_back(static_cast<int>(codes.element(i).as_integer(1, 255)));
+    }
+  }
+  return retry;
+}
+
 Deployment read_deployment(const ConfigNode& node, const std::string& name) {
   node.require_object();
   node.check_keys({"repository", "branch", "path", "enabled", "remote", "coalesce", "tags",
                    "deletions", "env", "steps", "releases", "preflight", "activate", "health_check",
-                   "paths", "ignore_paths"});
+                   "paths", "ignore_paths", "retry", "wait_for_checks",
+                   "wait_for_checks_timeout_s"});
   Deployment deployment;
   deployment.name = name;
   const auto repository = node.child("repository");
@@ -447,6 +479,14 @@ Deployment read_deployment(const ConfigNode& node, const std::string& name) {
   if (node.has("paths")) deployment.paths = node.child("paths").as_string_array(false);
   if (node.has("ignore_paths")) {
     deployment.ignore_paths = node.child("ignore_paths").as_string_array(false);
+  }
+  if (node.has("retry")) deployment.retry = read_retry(node.child("retry"));
+  if (node.has("wait_for_checks")) {
+    deployment.wait_for_checks = read_check_wait(node.child("wait_for_checks"));
+    deployment.wait_for_checks->timeout =
+        std::chrono::seconds(node.integer("wait_for_checks_timeout_s", 3600, 1, 7 * 86400));
+  } else if (node.has("wait_for_checks_timeout_s")) {
+    node.child("wait_for_checks_timeout_s").fail("requires \"wait_for_checks\"");
   }
   if (node.has("env")) deployment.env = node.child("env").as_env_map();
   std::set<std::string> names;

@@ -57,6 +57,8 @@ struct ListenSettings {
 struct GitHubSettings {
   std::string api_url = "https://api.github.com";  ///< http:// or https://, no trailing '/'
   SecretSource token = SecretSource::from_env("GITHUB_TOKEN");
+  /// How often a push waiting for its checks asks GitHub again (wait_for_checks), 1-30 s.
+  std::uint32_t checks_poll_s = 30;
 };
 
 struct ReceiverSettings {
@@ -158,6 +160,22 @@ struct HealthCheck {
   PollSettings poll;
 };
 
+/// "retry": automatic retries of runs that failed for a transient reason (docs/deployer.md
+/// "Automatic retries"). Absent = never retried automatically.
+struct RetrySettings {
+  std::uint32_t attempts = 3;    ///< retries after the first run, 1-10
+  std::uint32_t backoff_s = 30;  ///< the wait before the first retry; doubled for each next one
+  std::vector<int> exit_codes;   ///< step exit codes that mean "try again" (1-255)
+};
+
+/// "wait_for_checks": a webhook push deploys only once its commit's checks passed
+/// (docs/github.md "Deploy after CI passes").
+struct CheckWait {
+  bool all = false;                    ///< "all": every check run and status context reported
+  std::vector<std::string> names;      ///< else these check run names or status contexts
+  std::chrono::seconds timeout{3600};  ///< wait_for_checks_timeout_s
+};
+
 struct Deployment {
   std::string name;            ///< valid_deployment_name
   std::string repository;      ///< valid_repository, "owner/name"
@@ -175,6 +193,8 @@ struct Deployment {
   /// `paths` is empty). Both empty: no filter.
   std::vector<std::string> paths;
   std::vector<std::string> ignore_paths;
+  std::optional<RetrySettings> retry;
+  std::optional<CheckWait> wait_for_checks;
   std::map<std::string, std::string> env;
   std::vector<Step> steps;
   /// Release mode; preflight, activate and health_check require it.

@@ -81,6 +81,17 @@ nlohmann::json deployment_json(const Deployment& deployment) {
   // Absent when empty: an empty list is not a valid value (and means no filter).
   if (!deployment.paths.empty()) out["paths"] = deployment.paths;
   if (!deployment.ignore_paths.empty()) out["ignore_paths"] = deployment.ignore_paths;
+  if (deployment.retry) {
+    out["retry"] = {{"attempts", deployment.retry->attempts},
+                    {"backoff_s", deployment.retry->backoff_s},
+                    {"exit_codes", deployment.retry->exit_codes}};
+  }
+  if (deployment.wait_for_checks) {
+    out["wait_for_checks"] = deployment.wait_for_checks->all
+                                 ? nlohmann::json("all")
+                                 : nlohmann::json(deployment.wait_for_checks->names);
+    out["wait_for_checks_timeout_s"] = deployment.wait_for_checks->timeout.count();
+  }
   add_release_mode(out, deployment);
   return out;
 }
@@ -121,7 +132,10 @@ nlohmann::json to_json_masked(const Config& config) {
       {"allow_root", config.allow_root},
       {"secrets", {{"webhook", std::move(secrets)}}},
       {"database", {{"url", source_json(config.database_url)}}},
-      {"github", {{"api_url", config.github.api_url}, {"token", source_json(config.github.token)}}},
+      {"github",
+       {{"api_url", config.github.api_url},
+        {"token", source_json(config.github.token)},
+        {"checks_poll_s", config.github.checks_poll_s}}},
       {"receiver",
        {{"body_limit_bytes", r.body_limit_bytes},
         {"header_limit_bytes", r.header_limit_bytes},

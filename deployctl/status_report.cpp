@@ -132,6 +132,16 @@ void read_ledger(const common::Config& config, StatusReport& report) {
       deployment.last_skipped = std::move(history.last_skipped);
       deployment.recent = std::move(history.recent);
       if (!deployment.active) continue;
+      if (const auto item = ledger.queue_item(deployment.name, deployment.active->entry)) {
+        deployment.active->state = std::string(ledger::to_string(item->state));
+        deployment.active->attempt = item->attempt;
+        deployment.active->next_attempt_at = item->next_attempt_at;
+        deployment.active->checks_deadline = item->checks_deadline;
+        if (item->state == ledger::QueueState::waiting ||
+            item->state == ledger::QueueState::retrying) {
+          deployment.active->reason = item->reason;
+        }
+      }
       for (const auto& run : deployment.recent) {
         if (run.entry_name == deployment.active->entry && !run.finished_at) {
           deployment.active->since = run.started_at;

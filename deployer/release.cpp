@@ -8,6 +8,7 @@
 #include "common/process.hpp"
 #include "deployer/errors.hpp"
 #include "deployer/glob.hpp"
+#include "deployer/moves.hpp"
 #include "deployer/probe.hpp"
 
 namespace deployer {
@@ -101,6 +102,13 @@ boost::asio::awaitable<void> reuse_folders(Context& context, RunState& state) {
   }
 }
 
+// A full or failing disk (ENOSPC, EDQUOT, EIO) may pass: worth an automatic retry (retry.hpp).
+DeployFailure disk_failure(const std::error_code& ec, std::string stage, std::string reason) {
+  DeployFailure failure(std::move(stage), std::move(reason));
+  failure.transient = transient_disk_error(ec);
+  return failure;
+}
+
 }  // namespace
 
 boost::asio::awaitable<void> run_activate(Context& context, RunState& state, const DeployVars& vars,
@@ -118,8 +126,9 @@ boost::asio::awaitable<void> run_activate(Context& context, RunState& state, con
 boost::asio::awaitable<void> prepare_release(Context& context, RunState& state) {
   state.layout.emplace(context.deployment.path);
   if (auto ec = state.layout->create()) {
-    throw DeployFailure("releases", "cannot create " + context.deployment.path.string() +
-                                        " and its releases/ and shared/ folders: " + ec.message());
+    throw disk_failure(ec, "releases",
+                       "cannot create " + context.deployment.path.string() +
+                           " and its releases/ and shared/ folders: " + ec.message());
   }
   std::error_code ec;
   state.live_before = state.layout->live(ec);
@@ -172,7 +181,7 @@ boost::asio::awaitable<void> build_release(Context& context, RunState& state,
   const auto& deployment = context.deployment;
   const auto dir = state.layout->release(state.release);
   if (auto ec = state.layout->create_release(state.release)) {
-    throw DeployFailure("releases", "cannot create " + dir.string() + ": " + ec.message());
+    throw disk_failure(ec, "releases", "cannot create " + dir.string() + ": " + ec.message());
   }
   state.built = true;
   co_await record_release(context, state, state.release, state.push().after,
@@ -181,8 +190,8 @@ boost::asio::awaitable<void> build_release(Context& context, RunState& state,
   co_await state.git->checkout_into(state.push().after, dir);
   co_await reuse_folders(context, state);
   if (auto ec = state.layout->link_shared(state.release, deployment.releases->shared)) {
-    throw DeployFailure(
-        "releases", "cannot link the shared entries into " + dir.string() + ": " + ec.message());
+    throw disk_failure(ec, "releases",
+                       "cannot link the shared entries into " + dir.string() + ": " + ec.message());
   }
   if (!deployment.releases->shared.empty()) {
     log.note(std::to_string(deployment.releases->shared.size()) + " shared entr" +
@@ -197,8 +206,8 @@ boost::asio::awaitable<void> build_release(Context& context, RunState& state,
     co_await run_preflight(preflight, log, context.stop);
   }
   if (auto ec = state.layout->mark_complete(state.release, state.push().after)) {
-    throw DeployFailure("releases",
-                        "cannot write " + (dir / "REVISION").string() + ": " + ec.message());
+    throw disk_failure(ec, "releases",
+                       "cannot write " + (dir / "REVISION").string() + ": " + ec.message());
   }
   co_await record_release(context, state, state.release, state.push().after,
                           ledger::ReleaseOutcome::ready);

@@ -1,9 +1,15 @@
 // handle.cpp: see handle.hpp.
 #include "router/handle.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 
 #include "common/log.hpp"
+#include "common/validate.hpp"
 #include "queue-layout/quarantine.hpp"
 #include "queue-layout/read.hpp"
 #include "queue-layout/scan.hpp"
@@ -39,6 +45,36 @@ std::string printable(std::string_view text) {
     }
   }
   return out;
+}
+
+// Sets the file's modification time to now, creating it (and its folder, 0700) when missing:
+// a deployer waiting for checks notices the change (deployer/wait_checks.hpp). Not fsynced: it
+// is a wake-up, not a record, and the deployer polls GitHub anyway.
+std::error_code touch_checks_nudge(const std::filesystem::path& file) {
+  if (const auto ec = queue_layout::ensure_dir(file.parent_path())) return ec;
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return {errno, std::generic_category()};
+  const int rc = ::futimens(fd, nullptr);
+  const int saved = errno;
+  ::close(fd);
+  if (rc != 0) return {saved, std::generic_category()};
+  return {};
+}
+
+// payload[key] (or payload[key][inner]) when it is a string, else "": webhook payloads are not
+// trusted to have the documented types.
+std::string string_at(const nlohmann::json& payload, const std::string& key,
+                      const std::string& inner = "") {
+  const auto it = payload.find(key);
+  if (it == payload.end()) return "";
+  const nlohmann::json* value = &*it;
+  if (!inner.empty()) {
+    if (!value->is_object()) return "";
+    const auto in = value->find(inner);
+    if (in == value->end()) return "";
+    value = &*in;
+  }
+  return value->is_string() ? value->get<std::string>() : "";
 }
 
 std::string delivery_field(const common::EntryMeta& meta) {
@@ -96,6 +132,8 @@ Handled Handler::handle(const std::string& name) {
     push(name, good.entry, *good.push);
   } else if (event == "ping") {
     ping(name, good.entry);
+  } else if (is_check_event(event)) {
+    checks(name, good.entry);
   } else {
     ignore(name, good.entry, "event \"" + event + "\" is not routed");
   }
@@ -156,6 +194,42 @@ void Handler::ignore(const std::string& name, const common::Entry& entry,
                                       {"reason", reason}});
 }
 
+void Handler::checks(const std::string& name, const common::Entry& entry) {
+  const auto& payload = entry.payload;
+  const std::string repository = string_at(payload, "repository", "full_name");
+  if (!common::valid_repository(repository)) {
+    ignore(name, entry, "event \"" + entry.meta.event + "\" without a valid repository.full_name");
+    return;
+  }
+  const Match match = match_checks(config_, repository);
+  if (match.deployments.empty()) {
+    ignore(name, entry, match.reason);
+    return;
+  }
+  // The commit, for the record only: the deployer asks GitHub's API itself.
+  std::string sha = entry.meta.event == "status" ? string_at(payload, "sha")
+                                                 : string_at(payload, entry.meta.event, "head_sha");
+  if (!common::valid_sha(sha)) sha = "unknown";
+  std::string targets;
+  for (const auto& deployment : match.deployments) {
+    targets += (targets.empty() ? "" : ",") + deployment;
+    // A wake-up only, not an event to keep: a deployer that misses it polls anyway, so a
+    // failure is logged and routing goes on.
+    if (const auto ec = touch_checks_nudge(layout_.root() / "checks" / deployment)) {
+      common::log::warn("cannot wake the deployer waiting for checks",
+                        {{"deployment", deployment}, {"entry", name}, {"error", ec.message()}});
+    }
+  }
+  record_later(name, entry.meta, ledger::Decision::routed,
+               "checks of " + sha.substr(0, 7) + " to " + targets);
+  remove_from_inbox(name);
+  common::log::info("check event routed", {{"delivery", delivery_field(entry.meta)},
+                                           {"entry", name},
+                                           {"event", entry.meta.event},
+                                           {"sha", sha},
+                                           {"deployments", targets}});
+}
+
 void Handler::push(const std::string& name, const common::Entry& entry, const common::Push& push) {
   const Match match = match_push(config_, push);
   if (match.deployments.empty()) {
@@ -206,9 +280,9 @@ void Handler::push(const std::string& name, const common::Entry& entry, const co
 //     are made, so while they cannot be (a full disk) the ledger does not call it routed. It is
 //     queued in decisions_ and written by flush() with the rest of the batch's decisions.
 //  4. remove the entry from the inbox, strictly last: flush() writes the decisions, fsyncs the
-//     queue folders, then unlinks and fsyncs the inbox. Until then a crash leaves the entry in the inbox and
-//     the restarted router redoes steps 1-4, each of which is harmless to repeat; after it,
-//     every step before is durable. So the entry is in each target queue exactly once, never in
+//     queue folders, then unlinks and fsyncs the inbox. Until then a crash leaves the entry in the
+//     inbox and the restarted router redoes steps 1-4, each of which is harmless to repeat; after
+//     it, every step before is durable. So the entry is in each target queue exactly once, never in
 //     none.
 void Handler::route(const std::string& name, const common::Entry& entry, const common::Push& push,
                     const std::vector<std::string>& targets, const std::string& note) {

@@ -8,6 +8,9 @@
 //                          deployment (ledger: queue item queued + delivery routed); removed;
 //   push, redelivery of a delivery already queued, running or deployed everywhere it matches
 //                       -> ledger: duplicate; removed;
+//   check_run, check_suite, workflow_run, status of a repository whose deployments wait for
+//   checks             -> <state_dir>/checks/<deployment> touched (wakes the waiting deployer,
+//                          which asks GitHub's API itself); ledger: routed; removed;
 //   anything else       -> ledger: ignored, with the reason; removed.
 //
 // Batching: handle() does the queue items and the links of one entry, but its decision, the
@@ -38,8 +41,8 @@
 
 #include "common/config.hpp"
 #include "common/ledger/ledger.hpp"
-#include "queue-layout/layout.hpp"
 #include "queue-layout/group_commit.hpp"
+#include "queue-layout/layout.hpp"
 #include "router/inspect.hpp"
 #include "router/settle.hpp"
 
@@ -97,6 +100,8 @@ class Handler {
  private:
   void reject(const std::string& name, const Bad& bad);
   void ping(const std::string& name, const common::Entry& entry);
+  /// A check event: touches <state_dir>/checks/<deployment> of every deployment it wakes.
+  void checks(const std::string& name, const common::Entry& entry);
   void ignore(const std::string& name, const common::Entry& entry, const std::string& reason);
   void push(const std::string& name, const common::Entry& entry, const common::Push& push);
   void route(const std::string& name, const common::Entry& entry, const common::Push& push,

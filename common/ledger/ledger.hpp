@@ -126,10 +126,13 @@ class Ledger {
   /// unknown run id.
   void finish_run(RunId run, RunOutcome outcome, const std::string& error = "");
 
-  /// Closes `run` as failed with `error` and, in the same transaction, puts its queue item into
-  /// `retrying`: attempt `next_attempt` is due at `at` (docs/deployer.md "Automatic retries").
-  /// The entry stays in active/; a deployer restarted meanwhile waits for `at` too.
-  void retry_later(RunId run, const std::string& error, int next_attempt, Time at);
+  /// Closes `run` as failed with `error` (without a run, one failing before its start: adds a
+  /// finished failed run row, as mark() does) and, in the same transaction, puts the entry's
+  /// queue item into `retrying`: attempt `next_attempt` is due at `at` (docs/deployer.md
+  /// "Automatic retries"). The entry stays in active/; a deployer restarted meanwhile waits for
+  /// `at` too. Repeating the call once it committed changes nothing.
+  void retry_later(const std::string& deployment, const std::string& entry,
+                   std::optional<RunId> run, const std::string& error, int next_attempt, Time at);
 
   /// Puts `entry`'s queue item into `waiting` with `reason` (the pending checks) and returns
   /// when the wait gives up: the deadline recorded when the entry first waited (kept across

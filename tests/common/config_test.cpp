@@ -662,3 +662,63 @@ TEST_CASE("config: bad release mode values name their key") {
           a["activate"] = {{{"name", "x"}}};
         }) == at + "activate[0].run: is required");
 }
+
+TEST_CASE("config: path filters, retry and wait_for_checks, their checks and defaults") {
+  auto config = minimal();
+  auto& app = config["deployments"]["app"];
+  app["paths"] = json::array({"server/**"});
+  app["ignore_paths"] = json::array({"**/*.md"});
+  app["retry"] = {{"attempts", 2}, {"exit_codes", {75, 111}}};
+  app["wait_for_checks"] = json::array({"test", "ci/lint"});
+  app["wait_for_checks_timeout_s"] = 600;
+  config["github"] = {{"checks_poll_s", 5}};
+  const auto loaded = load(config);
+  const auto& d = loaded.deployment("app");
+  CHECK(d.paths == std::vector<std::string>{"server/**"});
+  CHECK(d.ignore_paths == std::vector<std::string>{"**/*.md"});
+  REQUIRE(d.retry);
+  CHECK(d.retry->attempts == 2);
+  CHECK(d.retry->backoff_s == 30);
+  CHECK(d.retry->exit_codes == std::vector<int>{75, 111});
+  REQUIRE(d.wait_for_checks);
+  CHECK_FALSE(d.wait_for_checks->all);
+  CHECK(d.wait_for_checks->names == std::vector<std::string>{"test", "ci/lint"});
+  CHECK(d.wait_for_checks->timeout == std::chrono::seconds(600));
+  CHECK(loaded.github.checks_poll_s == 5);
+  const auto masked = common::to_json_masked(loaded);
+  CHECK(common::to_json_masked(common::parse_config(masked.dump(), file)) == masked);
+
+  const auto defaults = load(minimal());
+  CHECK(defaults.github.checks_poll_s == 30);
+  CHECK_FALSE(defaults.deployment("app").retry);
+  CHECK_FALSE(defaults.deployment("app").wait_for_checks);
+  CHECK(defaults.deployment("app").paths.empty());
+
+  auto all = minimal();
+  all["deployments"]["app"]["wait_for_checks"] = "all";
+  CHECK(load(all).deployment("app").wait_for_checks->all);
+  CHECK(load(all).deployment("app").wait_for_checks->timeout == std::chrono::seconds(3600));
+
+  auto bad = minimal();
+  bad["deployments"]["app"]["wait_for_checks"] = "some";
+  CHECK(error_of(bad) == file +
+                             ": deployments.app.wait_for_checks: must be \"all\" or an array "
+                             "of check names");
+  bad = minimal();
+  bad["deployments"]["app"]["wait_for_checks_timeout_s"] = 10;
+  CHECK(error_of(bad) == file +
+                             ": deployments.app.wait_for_checks_timeout_s: requires "
+                             "\"wait_for_checks\"");
+  bad = minimal();
+  bad["deployments"]["app"]["retry"] = {{"attempts", 11}};
+  CHECK(error_of(bad).starts_with(file + ": deployments.app.retry.attempts: "));
+  bad = minimal();
+  bad["deployments"]["app"]["retry"] = {{"exit_codes", {0}}};
+  CHECK(error_of(bad).starts_with(file + ": deployments.app.retry.exit_codes[0]: "));
+  bad = minimal();
+  bad["deployments"]["app"]["paths"] = json::array();
+  CHECK(error_of(bad).starts_with(file + ": deployments.app.paths: "));
+  bad = minimal();
+  bad["github"] = {{"checks_poll_s", 31}};
+  CHECK(error_of(bad).starts_with(file + ": github.checks_poll_s: "));
+}
