@@ -57,6 +57,8 @@ struct ListenSettings {
 struct GitHubSettings {
   std::string api_url = "https://api.github.com";  ///< http:// or https://, no trailing '/'
   SecretSource token = SecretSource::from_env("GITHUB_TOKEN");
+  bool deployments = true;      ///< GitHub deployments and their statuses (docs/github.md)
+  bool commit_statuses = true;  ///< the commit status deploy/<deployment>
 };
 
 struct ReceiverSettings {
@@ -182,6 +184,8 @@ struct Deployment {
   std::optional<Preflight> preflight;
   std::vector<Step> activate;  ///< run in path/current after the switch; names unique with steps
   std::optional<HealthCheck> health_check;
+  std::string environment;      ///< GitHub deployments' environment; default: the name
+  std::string environment_url;  ///< "" = none; else http(s)://...
 };
 
 /// "notify[i]": where deploy outcomes are announced (docs/notifications.md).

@@ -77,10 +77,12 @@ nlohmann::json deployment_json(const Deployment& deployment) {
       {"deletions", deployment.deletions},
       {"env", deployment.env},
       {"steps", steps_json(deployment.steps)},
+      {"environment", deployment.environment},
   };
   // Absent when empty: an empty list is not a valid value (and means no filter).
   if (!deployment.paths.empty()) out["paths"] = deployment.paths;
   if (!deployment.ignore_paths.empty()) out["ignore_paths"] = deployment.ignore_paths;
+  if (!deployment.environment_url.empty()) out["environment_url"] = deployment.environment_url;
   add_release_mode(out, deployment);
   return out;
 }
@@ -121,7 +123,11 @@ nlohmann::json to_json_masked(const Config& config) {
       {"allow_root", config.allow_root},
       {"secrets", {{"webhook", std::move(secrets)}}},
       {"database", {{"url", source_json(config.database_url)}}},
-      {"github", {{"api_url", config.github.api_url}, {"token", source_json(config.github.token)}}},
+      {"github",
+       {{"api_url", config.github.api_url},
+        {"token", source_json(config.github.token)},
+        {"deployments", config.github.deployments},
+        {"commit_statuses", config.github.commit_statuses}}},
       {"receiver",
        {{"body_limit_bytes", r.body_limit_bytes},
         {"header_limit_bytes", r.header_limit_bytes},

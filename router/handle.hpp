@@ -38,8 +38,8 @@
 
 #include "common/config.hpp"
 #include "common/ledger/ledger.hpp"
-#include "queue-layout/layout.hpp"
 #include "queue-layout/group_commit.hpp"
+#include "queue-layout/layout.hpp"
 #include "router/inspect.hpp"
 #include "router/settle.hpp"
 
@@ -112,6 +112,9 @@ class Handler {
                                                            const std::string& name) const;
   /// quarantine() into rejected/; false when a different file of that name is already there.
   bool quarantine(const std::string& name, const std::string& reason);
+  /// GitHub's "queued" for the deploy of `name` into `deployment`'s outbox (docs/github.md).
+  void queue_github_queued(const std::string& deployment, const std::string& name,
+                           const common::Push& push);
 
   const common::Config& config_;
   const queue_layout::Layout& layout_;
@@ -122,6 +125,7 @@ class Handler {
   queue_layout::GroupCommit commit_;
   std::set<std::string> stuck_;
   std::vector<ledger::DeliveryRecord> decisions_;  // of the entries pending in commit_
+  bool github_deployments_;                        // common::github_deployments_on, at start
 };
 
 }  // namespace router
