@@ -89,7 +89,9 @@ void read_github(const ConfigNode& root, GitHubSettings& github) {
   if (!root.has("github")) return;
   const auto node = root.child("github");
   node.require_object();
-  node.check_keys({"api_url", "token", "checks_poll_s"});
+  node.check_keys({"api_url", "token", "checks_poll_s", "deployments", "commit_statuses"});
+  github.deployments = node.boolean("deployments", true);
+  github.commit_statuses = node.boolean("commit_statuses", true);
   if (node.has("api_url")) {
     const auto url = node.child("api_url");
     auto text = url.as_nonempty_string();
@@ -456,12 +458,38 @@ RetrySettings read_retry(const ConfigNode& node) {
   return retry;
 }
 
+// "environment" and "environment_url": what GitHub deployments show (docs/github.md).
+void read_environment(const ConfigNode& node, Deployment& deployment) {
+  deployment.environment = deployment.name;
+  if (node.has("environment")) {
+    const auto environment = node.child("environment");
+    deployment.environment = environment.as_nonempty_string();
+    if (deployment.environment.size() > 255) environment.fail("must be at most 255 characters");
+    for (char c : deployment.environment) {
+      if (static_cast<unsigned char>(c) < ' ' || c == 0x7f) {
+        environment.fail("must not contain control characters");
+      }
+    }
+  }
+  if (node.has("environment_url")) {
+    const auto url = node.child("environment_url");
+    deployment.environment_url = url.as_nonempty_string();
+    if (!deployment.environment_url.starts_with("https://") &&
+        !deployment.environment_url.starts_with("http://")) {
+      url.fail("must start with https:// or http://");
+    }
+    for (char c : deployment.environment_url) {
+      if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) url.fail("must not contain spaces");
+    }
+  }
+}
+
 Deployment read_deployment(const ConfigNode& node, const std::string& name) {
   node.require_object();
   node.check_keys({"repository", "branch", "path", "enabled", "remote", "coalesce", "tags",
                    "deletions", "env", "steps", "releases", "preflight", "activate", "health_check",
                    "paths", "ignore_paths", "retry", "wait_for_checks",
-                   "wait_for_checks_timeout_s"});
+                   "wait_for_checks_timeout_s", "environment", "environment_url"});
   Deployment deployment;
   deployment.name = name;
   const auto repository = node.child("repository");
@@ -493,6 +521,7 @@ Deployment read_deployment(const ConfigNode& node, const std::string& name) {
   deployment.steps = read_steps(node.child("steps"), names);
   read_release_mode(node, deployment);
   if (node.has("activate")) deployment.activate = read_steps(node.child("activate"), names);
+  read_environment(node, deployment);
   return deployment;
 }
 

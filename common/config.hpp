@@ -59,6 +59,8 @@ struct GitHubSettings {
   SecretSource token = SecretSource::from_env("GITHUB_TOKEN");
   /// How often a push waiting for its checks asks GitHub again (wait_for_checks), 1-30 s.
   std::uint32_t checks_poll_s = 30;
+  bool deployments = true;      ///< GitHub deployments and their statuses (docs/github.md)
+  bool commit_statuses = true;  ///< the commit status deploy/<deployment>
 };
 
 struct ReceiverSettings {
@@ -202,6 +204,8 @@ struct Deployment {
   std::optional<Preflight> preflight;
   std::vector<Step> activate;  ///< run in path/current after the switch; names unique with steps
   std::optional<HealthCheck> health_check;
+  std::string environment;      ///< GitHub deployments' environment; default: the name
+  std::string environment_url;  ///< "" = none; else http(s)://...
 };
 
 /// "notify[i]": where deploy outcomes are announced (docs/notifications.md).

@@ -77,6 +77,7 @@ nlohmann::json deployment_json(const Deployment& deployment) {
       {"deletions", deployment.deletions},
       {"env", deployment.env},
       {"steps", steps_json(deployment.steps)},
+      {"environment", deployment.environment},
   };
   // Absent when empty: an empty list is not a valid value (and means no filter).
   if (!deployment.paths.empty()) out["paths"] = deployment.paths;
@@ -92,6 +93,7 @@ nlohmann::json deployment_json(const Deployment& deployment) {
                                  : nlohmann::json(deployment.wait_for_checks->names);
     out["wait_for_checks_timeout_s"] = deployment.wait_for_checks->timeout.count();
   }
+  if (!deployment.environment_url.empty()) out["environment_url"] = deployment.environment_url;
   add_release_mode(out, deployment);
   return out;
 }
@@ -135,7 +137,9 @@ nlohmann::json to_json_masked(const Config& config) {
       {"github",
        {{"api_url", config.github.api_url},
         {"token", source_json(config.github.token)},
-        {"checks_poll_s", config.github.checks_poll_s}}},
+        {"checks_poll_s", config.github.checks_poll_s},
+        {"deployments", config.github.deployments},
+        {"commit_statuses", config.github.commit_statuses}}},
       {"receiver",
        {{"body_limit_bytes", r.body_limit_bytes},
         {"header_limit_bytes", r.header_limit_bytes},

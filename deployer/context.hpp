@@ -40,6 +40,8 @@ struct Context {
   std::filesystem::path done;
   std::filesystem::path failed;
   std::filesystem::path logs;
+  /// GitHub deployments are posted (github_deploy.hpp): github.deployments and a token.
+  bool github_deployments = false;
 
   /// Largest entry file read (the receiver's body limit plus room for the envelope).
   std::size_t max_entry_bytes() const { return config.receiver.body_limit_bytes + 65536; }

@@ -22,6 +22,7 @@
 #include "common/write_all.hpp"
 #include "deployer/coalesce.hpp"
 #include "deployer/git.hpp"
+#include "deployer/github_deploy.hpp"
 #include "deployer/intake.hpp"
 #include "deployer/moves.hpp"
 #include "deployer/notify_outcome.hpp"
@@ -136,10 +137,12 @@ boost::asio::awaitable<void> write_changed_waiting(Context& context,
     throw DeployFailure("changed files", "cannot write " + file.string() + ": " + ec.message());
 }
 
-// Records an entry that is not deployed (superseded, stale, skipped) and moves it to done/.
+// Records an entry that is not deployed (superseded, stale, skipped) and moves it to done/; its
+// GitHub deployment ends in error with `github_description`.
 boost::asio::awaitable<void> skip_entry(Context& context, RunLog& log, const std::string& name,
                                         const common::Push& push, ledger::QueueState state,
-                                        const std::string& reason) {
+                                        const std::string& reason,
+                                        const std::string& github_description) {
   log.note(std::string(ledger::to_string(state)) + ": " + reason + "; not deployed");
   log.finish();
   co_await with_ledger(context, "mark", [&] {
@@ -150,6 +153,7 @@ boost::asio::awaitable<void> skip_entry(Context& context, RunLog& log, const std
                                            {"sha", push.after},
                                            {"decision", ledger::to_string(state)},
                                            {"reason", reason}});
+  github_status(context, name, push, common::DeploymentState::error, github_description);
   co_await move_durably(context, context.active, context.done, name);
   prune(context);
 }
@@ -247,8 +251,9 @@ boost::asio::awaitable<std::optional<RunState>> take(Context& context, const std
         (state.attempt > 1 ? ", attempt " + std::to_string(state.attempt) : std::string()));
   }
   if (state.trigger == ledger::Trigger::webhook && deployment.coalesce) {
-    if (auto reason = co_await superseding_push(context, *state.log, name, push)) {
-      co_await skip_entry(context, *state.log, name, push, ledger::QueueState::superseded, *reason);
+    if (auto superseded = co_await superseding_push(context, *state.log, name, push)) {
+      co_await skip_entry(context, *state.log, name, push, ledger::QueueState::superseded,
+                          superseded->reason, "superseded by " + short_sha(superseded->by_sha));
       co_return std::nullopt;
     }
   }
@@ -276,13 +281,13 @@ boost::asio::awaitable<bool> prepare(Context& context, RunState& state) {
       co_await judge_push(*state.git, deployment.remote, push, webhook, state.deployed);
   if (!judgement.deploy) {
     co_await skip_entry(context, *state.log, state.name, push, ledger::QueueState::stale,
-                        judgement.reason);
+                        judgement.reason, "not deployed: " + judgement.reason);
     co_return false;
   }
   if (webhook) {
     if (auto reason = co_await skip_reason(*state.git, deployment, push, state.deployed.sha)) {
       co_await skip_entry(context, *state.log, state.name, push, ledger::QueueState::skipped,
-                          *reason);
+                          *reason, "not deployed: " + *reason);
       co_return false;
     }
   }
@@ -304,6 +309,8 @@ boost::asio::awaitable<bool> prepare(Context& context, RunState& state) {
   });
   context.status(push.after, StatusState::pending,
                  "Deploying " + short_sha(push.after) + " to " + deployment.name, state.name);
+  github_status(context, state.name, push, common::DeploymentState::in_progress,
+                "Deploying " + short_sha(push.after), state.run);
   co_return true;
 }
 
@@ -425,6 +432,17 @@ boost::asio::awaitable<void> succeed(Context& context, RunState& state) {
   });
   context.status(push.after, StatusState::success,
                  "Deployed to " + deployment.name + " in " + elapsed, state.name);
+  github_status(context, state.name, push, common::DeploymentState::success,
+                state.is_rollback() ? "Rolled back to " + short_sha(push.after) + " in " + elapsed
+                                    : "Deployed in " + elapsed,
+                state.run);
+  if (state.is_rollback()) {
+    // The deploy this rollback replaced is not what the environment runs any more.
+    if (auto replaced = co_await live_before(context, state.run)) {
+      github_status_of(context, *replaced, common::DeploymentState::inactive,
+                       "rolled back to " + short_sha(push.after));
+    }
+  }
   common::log::info("deploy succeeded", {{"deployment", deployment.name},
                                          {"entry", state.name},
                                          {"delivery", state.delivery_id},
@@ -521,6 +539,18 @@ boost::asio::awaitable<bool> fail(Context& context, RunState& state, const Deplo
   }
   context.status(push.after, StatusState::failure,
                  "Deploy to " + deployment.name + " failed: " + error, state.name);
+  if (rolled_back) {
+    // Rolled back: this deploy failed and is not live; the one before it is live again.
+    const std::string why = "rolled back: " + failure.stage + " failed";
+    github_status(context, state.name, push, common::DeploymentState::failure, why, state.run);
+    github_status_of(context, state.name, common::DeploymentState::inactive, why);
+    if (auto restored = co_await live_before(context, state.run)) {
+      github_status_of(context, *restored, common::DeploymentState::success,
+                       "live again: the rollback of " + short_sha(push.after));
+    }
+  } else {
+    github_status(context, state.name, push, failed_state(failure.stage), error, state.run);
+  }
   common::log::warn("deploy failed", {{"deployment", deployment.name},
                                       {"entry", state.name},
                                       {"delivery", state.delivery_id},

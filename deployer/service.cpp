@@ -14,6 +14,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "common/github_deployment.hpp"
 #include "common/secrets.hpp"
 #include "deployer/context.hpp"
 #include "deployer/deploy.hpp"
@@ -21,7 +22,7 @@
 #include "deployer/intake.hpp"
 #include "deployer/lock.hpp"
 #include "deployer/moves.hpp"
-#include "deployer/notify_outbox.hpp"
+#include "deployer/outbox.hpp"
 #include "queue-layout/move.hpp"
 #include "queue-layout/quarantine.hpp"
 #include "queue-layout/recover.hpp"
@@ -147,6 +148,7 @@ std::unique_ptr<StatusReporter> make_statuses(const common::Config& config,
                                               const common::Deployment& deployment,
                                               asio::any_io_executor executor,
                                               common::StopSignal& stop) {
+  if (!config.github.commit_statuses) return nullptr;
   std::optional<std::string> token = common::github_token(config);
   if (!token) {
     common::log::info("no GitHub token configured: commit statuses are not posted",
@@ -197,6 +199,7 @@ int run(const common::Config& config, const std::string& name, common::ConfigRel
                   layout.done(name),
                   layout.failed(name),
                   layout.logs(name)};
+  context.github_deployments = common::github_deployments_on(config);
 
   // PM2 stops apps with SIGINT, systemd and operators with SIGTERM: the same prompt shutdown.
   // SIGHUP reads the configuration again; an accepted one ends the loop after the running deploy.
@@ -208,8 +211,7 @@ int run(const common::Config& config, const std::string& name, common::ConfigRel
         if (ec) return;
         if (signal_number == SIGHUP) {
           if (reload->load(config)) {
-            common::log::info("reloading after the running deploy, if any",
-                              {{"deployment", name}});
+            common::log::info("reloading after the running deploy, if any", {{"deployment", name}});
             wind_down.request();
           }
           signals.async_wait(on_signal);  // a SIGTERM may still come while the deploy ends
@@ -222,14 +224,14 @@ int run(const common::Config& config, const std::string& name, common::ConfigRel
       };
   signals.async_wait(on_signal);
   if (statuses) asio::co_spawn(io, statuses->run(), asio::detached);
-  // Beside the deploy loop, never in its way (notify_outbox.hpp).
-  if (!config.notify.empty()) {
+  // Beside the deploy loop, never in its way (outbox.hpp).
+  if (!config.notify.empty() || context.github_deployments) {
     asio::co_spawn(io, drain_outbox(config, name, stop), [name](std::exception_ptr e) {
       if (!e) return;
       try {
         std::rethrow_exception(e);
       } catch (const std::exception& error) {
-        common::log::error("notification outbox stopped: notifications are not sent",
+        common::log::error("outbox stopped: notifications and GitHub statuses are not sent",
                            {{"deployment", name}, {"error", error.what()}});
       }
     });

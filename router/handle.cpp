@@ -8,8 +8,10 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "common/github_deployment.hpp"
 #include "common/log.hpp"
 #include "common/validate.hpp"
+#include "common/secrets.hpp"
 #include "queue-layout/quarantine.hpp"
 #include "queue-layout/read.hpp"
 #include "queue-layout/scan.hpp"
@@ -102,6 +104,26 @@ std::optional<ledger::DeliveryRecord> decision_row(const std::string& name,
   return row;
 }
 
+// Whether to queue GitHub deployments; a token file that cannot be read turns them off (logged)
+// rather than stopping the routing.
+bool github_deployments(const common::Config& config) {
+  try {
+    return common::github_deployments_on(config);
+  } catch (const common::SecretError& e) {
+    common::log::error("GitHub deployments are not queued: cannot read the token",
+                       {{"error", e.what()}});
+    return false;
+  }
+}
+
+// The router's outbox file for entry `name`: its own timestamp and uniquifier, so handling the
+// entry again after a crash publishes the same name (EEXIST) instead of a second "queued".
+std::string github_outbox_name(const std::string& name) {
+  const auto dash = name.find('-');
+  std::string uniquifier = name.substr(dash + 1, name.size() - dash - 1 - 5);  // minus ".json"
+  return name.substr(0, dash) + "-q-" + uniquifier.substr(0, 98) + ".json";
+}
+
 }  // namespace
 
 Handler::Handler(const common::Config& config, const queue_layout::Layout& layout,
@@ -112,7 +134,8 @@ Handler::Handler(const common::Config& config, const queue_layout::Layout& layou
       inbox_(layout.inbox()),
       max_bytes_(config.receiver.body_limit_bytes + envelope_bytes),
       settle_(config.router.settle()),
-      commit_(inbox_) {}
+      commit_(inbox_),
+      github_deployments_(github_deployments(config)) {}
 
 Handled Handler::handle(const std::string& name) {
   Inspection inspection = inspect(inbox_, name, max_bytes_, settle_);
@@ -303,6 +326,7 @@ void Handler::route(const std::string& name, const common::Entry& entry, const c
       }
       continue;
     }
+    queue_github_queued(deployment, name, push);
     if (const auto ec = commit_.link(layout_.queue(deployment), name)) {
       throw FsError(
           "cannot link " + (inbox_ / name).string() + " into " + layout_.queue(deployment).string(),
@@ -316,6 +340,26 @@ void Handler::route(const std::string& name, const common::Entry& entry, const c
                                      {"deployments", join(targets)},
                                      {"ref", push.ref},
                                      {"sha", push.after}});
+}
+
+// Before the link: a deployer that takes the entry at once queues its own statuses after this
+// one. Never holds up the routing: on failure (a full disk) it is logged, and the deployer's first
+// status creates the GitHub deployment instead.
+void Handler::queue_github_queued(const std::string& deployment, const std::string& name,
+                                  const common::Push& push) {
+  if (!github_deployments_) return;
+  common::DeploymentStatusItem item;
+  item.key = name;
+  item.state = common::DeploymentState::queued;
+  item.description = "Queued " + push.after.substr(0, 7) + " for " + deployment;
+  item.create_sha = push.after;
+  item.ref = push.ref;
+  const auto ec = common::queue_github_status(config_, config_.deployment(deployment), item,
+                                              github_outbox_name(name));
+  if (ec && ec != std::errc::file_exists) {
+    common::log::warn("cannot queue the GitHub deployment of an entry",
+                      {{"deployment", deployment}, {"entry", name}, {"error", ec.message()}});
+  }
 }
 
 void Handler::record(const std::string& name, const common::EntryMeta& meta,

@@ -117,6 +117,9 @@ class Handler {
                                                            const std::string& name) const;
   /// quarantine() into rejected/; false when a different file of that name is already there.
   bool quarantine(const std::string& name, const std::string& reason);
+  /// GitHub's "queued" for the deploy of `name` into `deployment`'s outbox (docs/github.md).
+  void queue_github_queued(const std::string& deployment, const std::string& name,
+                           const common::Push& push);
 
   const common::Config& config_;
   const queue_layout::Layout& layout_;
@@ -127,6 +130,7 @@ class Handler {
   queue_layout::GroupCommit commit_;
   std::set<std::string> stuck_;
   std::vector<ledger::DeliveryRecord> decisions_;  // of the entries pending in commit_
+  bool github_deployments_;                        // common::github_deployments_on, at start
 };
 
 }  // namespace router

@@ -75,6 +75,10 @@ class Harness {
 
   /// Starts the deployer (writing the configuration first).
   Child start(const std::vector<std::string>& extra_args = {});
+  /// Starts the REAL router on the same configuration (written first); output in router.log.
+  Child start_router();
+  /// A push as the receiver writes it: published into inbox/, for the router to route.
+  std::string inbox_push(const std::string& sha, const std::string& ref = "refs/heads/main");
   /// Waits until deployer.log contains `text`.
   bool wait_log(const std::string& text,
                 std::chrono::milliseconds timeout = std::chrono::seconds(20)) const;
