@@ -90,7 +90,7 @@ asio::awaitable<void> recover_active(Context& context) {
     }
     common::log::info("running again an entry left in active/ by a previous run",
                       {{"deployment", context.deployment.name}, {"entry", name}});
-    co_await deploy_entry(context, name);
+    co_await deploy_or_set_aside(context, name);
   }
 }
 
@@ -120,7 +120,7 @@ asio::awaitable<void> main_loop(Context& context, common::StopSignal& wind_down)
       IntakeResult intake = co_await next_entry(context);
       if (intake.next) {
         co_await move_durably(context, context.queue, context.active, *intake.next);
-        co_await deploy_entry(context, *intake.next);
+        co_await deploy_or_set_aside(context, *intake.next);
         continue;
       }
       auto wait =

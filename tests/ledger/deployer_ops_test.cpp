@@ -276,3 +276,18 @@ TEST_CASE("supersede marks only queued webhook pushes, in one statement with the
   CHECK(ledger.supersede("site", asked, "again").empty());
   CHECK(count_rows(db.url(), "SELECT count(*) FROM runs WHERE outcome = 'superseded'") == 2);
 }
+
+TEST_CASE("a value PostgreSQL refuses is a DataError, about that one call") {
+  ledger_test::MigratedDatabase db;
+  ledger::Ledger ledger{db.url()};
+  // A byte that is not UTF-8 (SQLSTATE 22021): the deployer fails the entry, not itself.
+  const std::string bad_ref = "refs/heads/\xff";
+  CHECK_THROWS_AS(ledger.claim("site", "bad.json", sha('a'), bad_ref), ledger::DataError);
+  try {
+    ledger.claim("site", "bad.json", sha('a'), bad_ref);
+  } catch (const ledger::DataError& e) {
+    CHECK_THAT(e.what(), Catch::Contains("ledger: claim refused a value"));
+  }
+  // The connection is still good for the next entry.
+  CHECK(ledger.claim("site", "good.json", sha('a'), main_ref) == Trigger::operator_);
+}
