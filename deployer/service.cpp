@@ -176,10 +176,7 @@ int run(const common::Config& config, const std::string& name, common::ConfigRel
   // The lock before touching any of the deployment's folders: a second deployer must not
   // recover (re-run) the entry the first one is running.
   DeploymentLock lock(layout.locks(), name);
-  for (const auto& dir :
-       {layout.queue(name), layout.active(name), layout.done(name), layout.failed(name)}) {
-    queue_layout::remove_stale_temporaries(dir);
-  }
+  for (const auto& dir : layout.entry_folders(name)) queue_layout::remove_stale_temporaries(dir);
   ledger::Ledger ledger(common::database_url(config));
 
   asio::io_context io;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "common/entry.hpp"
 #include "common/log.hpp"
 #include "queue-layout/quarantine.hpp"
 #include "queue-layout/read.hpp"
@@ -12,9 +13,6 @@
 
 namespace router {
 namespace {
-
-// Headroom over the receiver's body limit for the envelope (id, event, received_at, hook_id).
-constexpr std::size_t envelope_bytes = 64 * 1024;
 
 std::string join(const std::vector<std::string>& names) {
   std::string out;
@@ -74,7 +72,7 @@ Handler::Handler(const common::Config& config, const queue_layout::Layout& layou
       layout_(layout),
       ledger_(ledger),
       inbox_(layout.inbox()),
-      max_bytes_(config.receiver.body_limit_bytes + envelope_bytes),
+      max_bytes_(common::max_entry_bytes(config.receiver.body_limit_bytes)),
       settle_(config.router.settle()),
       commit_(inbox_) {}
 
@@ -206,9 +204,9 @@ void Handler::push(const std::string& name, const common::Entry& entry, const co
 //     are made, so while they cannot be (a full disk) the ledger does not call it routed. It is
 //     queued in decisions_ and written by flush() with the rest of the batch's decisions.
 //  4. remove the entry from the inbox, strictly last: flush() writes the decisions, fsyncs the
-//     queue folders, then unlinks and fsyncs the inbox. Until then a crash leaves the entry in the inbox and
-//     the restarted router redoes steps 1-4, each of which is harmless to repeat; after it,
-//     every step before is durable. So the entry is in each target queue exactly once, never in
+//     queue folders, then unlinks and fsyncs the inbox. Until then a crash leaves the entry in the
+//     inbox and the restarted router redoes steps 1-4, each of which is harmless to repeat; after
+//     it, every step before is durable. So the entry is in each target queue exactly once, never in
 //     none.
 void Handler::route(const std::string& name, const common::Entry& entry, const common::Push& push,
                     const std::vector<std::string>& targets, const std::string& note) {
@@ -284,8 +282,7 @@ std::optional<std::filesystem::path> Handler::taken_by_deployment(const std::str
   // Checked in the order an entry travels (queues -> active -> done/failed). Each move links
   // into the next folder before unlinking from the previous one, so an entry moving while we
   // look is always found in a later folder.
-  for (auto folder : {layout_.queue(deployment), layout_.active(deployment),
-                      layout_.done(deployment), layout_.failed(deployment)}) {
+  for (const auto& folder : layout_.entry_folders(deployment)) {
     if (queue_layout::exists(folder, name)) return folder;
   }
   return std::nullopt;
