@@ -65,6 +65,9 @@ int run_main(std::string_view program, int argc, char** argv,
       return kUsageError;
     }
     return body();
+  } catch (const UsageError& e) {
+    print_error(program, std::string(e.what()) + " (see --help)");
+    return kUsageError;
   } catch (const std::exception& e) {
     print_error(program, e.what());
   } catch (...) {

@@ -22,11 +22,13 @@
 // the root app such as --config are accepted after a subcommand too), parses the command line
 // and runs the body. --help and --version print to stdout and return 0. Every failure prints
 // exactly one line on stderr, "<program>: error: <message>", with control characters escaped,
-// and returns kUsageError (2) for a wrong command line, 1 for anything else (a ConfigError, any
-// exception escaping the body): the convention deployctl follows too.
+// and returns kUsageError (2) for a wrong command line (CLI11's parse errors, and a UsageError
+// thrown by the body for what CLI11 cannot check), 1 for anything else (a ConfigError, any
+// exception escaping the body). deployctl runs on it too.
 #pragma once
 
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -56,6 +58,14 @@ void refuse_root_unless_allowed(const Config& config);
 
 /// The exit status of a command line the program cannot parse.
 inline constexpr int kUsageError = 2;
+
+/// A command line that is wrong in a way CLI11 cannot see (a malformed sha, an unknown
+/// deployment given as an argument): run_main prints it with "(see --help)" and returns
+/// kUsageError.
+class UsageError : public std::runtime_error {
+ public:
+  explicit UsageError(const std::string& message) : std::runtime_error(message) {}
+};
 
 /// See the file comment. `setup` declares options; `body` runs after a successful parse and
 /// returns the exit status.

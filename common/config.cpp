@@ -29,18 +29,36 @@ void check_with(const ConfigNode& node, const Result<void>& check) {
   if (!check.ok()) node.fail(check.error().message);
 }
 
+std::vector<SecretSource> read_secret_list(const ConfigNode& list) {
+  if (!list.json().is_array() || list.json().empty()) {
+    list.fail("must be a non-empty array of sources ({\"env\": ...} or {\"file\": ...})");
+  }
+  std::vector<SecretSource> out;
+  for (std::size_t i = 0; i < list.json().size(); ++i) out.push_back(list.element(i).as_source());
+  return out;
+}
+
 std::vector<SecretSource> read_secrets(const ConfigNode& root, Config& config) {
   if (!root.has("secrets")) return config.webhook_secrets;
   const auto secrets = root.child("secrets");
   secrets.require_object();
   secrets.check_keys({"webhook"});
   if (!secrets.has("webhook")) return config.webhook_secrets;
-  const auto list = secrets.child("webhook");
-  if (!list.json().is_array() || list.json().empty()) {
-    list.fail("must be a non-empty array of sources ({\"env\": ...} or {\"file\": ...})");
+  return read_secret_list(secrets.child("webhook"));
+}
+
+std::vector<std::string> read_cidrs(const ConfigNode& node, std::string_view key) {
+  std::vector<std::string> out;
+  if (!node.has(key)) return out;
+  const auto list = node.child(key);
+  if (!list.json().is_array()) list.fail("must be an array of CIDR strings");
+  for (std::size_t i = 0; i < list.json().size(); ++i) {
+    const auto item = list.element(i);
+    auto text = item.as_nonempty_string();
+    auto cidr = parse_cidr(text);
+    if (!cidr.ok()) item.fail(cidr.error().message);
+    out.push_back(std::move(text));
   }
-  std::vector<SecretSource> out;
-  for (std::size_t i = 0; i < list.json().size(); ++i) out.push_back(list.element(i).as_source());
   return out;
 }
 
@@ -120,11 +138,22 @@ void read_github(const ConfigNode& root, GitHubSettings& github) {
 }
 
 void read_receiver(const ConfigNode& root, ReceiverSettings& receiver) {
+  // No separate per-address cap unless one is set: behind a proxy every connection has the same
+  // peer, and the slow-client and load tests come from one address too.
+  receiver.max_connections_per_ip = receiver.max_connections;
   if (!root.has("receiver")) return;
   const auto node = root.child("receiver");
   node.require_object();
+  if (node.has("trusted_proxy_hops")) {
+    // Counting hops trusted X-Forwarded-For from any peer that connected directly.
+    node.child("trusted_proxy_hops")
+        .fail(
+            "was replaced by receiver.trusted_proxies (the CIDRs of the proxies whose "
+            "X-Forwarded-For is believed, e.g. [\"127.0.0.1/32\"] for a local nginx)");
+  }
   node.check_keys({"body_limit_bytes", "header_limit_bytes", "read_timeout_s", "idle_timeout_s",
-                   "max_connections", "publish_threads", "allow_cidrs", "trusted_proxy_hops"});
+                   "max_connections", "max_connections_per_ip", "max_buffered_bytes",
+                   "publish_threads", "allow_cidrs", "trusted_proxies"});
   auto u32 = [&](std::string_view key, std::uint32_t fallback, std::int64_t min, std::int64_t max) {
     return static_cast<std::uint32_t>(node.integer(key, fallback, min, max));
   };
@@ -137,19 +166,13 @@ void read_receiver(const ConfigNode& root, ReceiverSettings& receiver) {
   receiver.idle_timeout_s = u32("idle_timeout_s", receiver.idle_timeout_s, 1, 86400);
   receiver.max_connections = u32("max_connections", receiver.max_connections, 1, 100000);
   receiver.publish_threads = u32("publish_threads", receiver.publish_threads, 1, 256);
-  receiver.trusted_proxy_hops = u32("trusted_proxy_hops", receiver.trusted_proxy_hops, 0, 16);
-  if (node.has("allow_cidrs")) {
-    const auto list = node.child("allow_cidrs");
-    if (!list.json().is_array()) list.fail("must be an array of CIDR strings");
-    receiver.allow_cidrs.clear();
-    for (std::size_t i = 0; i < list.json().size(); ++i) {
-      const auto item = list.element(i);
-      auto text = item.as_nonempty_string();
-      auto cidr = parse_cidr(text);
-      if (!cidr.ok()) item.fail(cidr.error().message);
-      receiver.allow_cidrs.push_back(std::move(text));
-    }
-  }
+  receiver.max_connections_per_ip =
+      u32("max_connections_per_ip", receiver.max_connections, 1, 100000);
+  receiver.max_buffered_bytes = static_cast<std::uint64_t>(
+      node.integer("max_buffered_bytes", static_cast<std::int64_t>(receiver.max_buffered_bytes),
+                   1 << 20, std::int64_t{1} << 40));
+  receiver.allow_cidrs = read_cidrs(node, "allow_cidrs");
+  receiver.trusted_proxies = read_cidrs(node, "trusted_proxies");
 }
 
 void read_router(const ConfigNode& root, RouterSettings& router) {
@@ -489,7 +512,8 @@ Deployment read_deployment(const ConfigNode& node, const std::string& name) {
   node.check_keys({"repository", "branch", "path", "enabled", "remote", "coalesce", "tags",
                    "deletions", "env", "steps", "releases", "preflight", "activate", "health_check",
                    "paths", "ignore_paths", "retry", "wait_for_checks",
-                   "wait_for_checks_timeout_s", "environment", "environment_url"});
+                   "wait_for_checks_timeout_s", "environment", "environment_url",
+                   "webhook_secrets"});
   Deployment deployment;
   deployment.name = name;
   const auto repository = node.child("repository");
@@ -517,6 +541,9 @@ Deployment read_deployment(const ConfigNode& node, const std::string& name) {
     node.child("wait_for_checks_timeout_s").fail("requires \"wait_for_checks\"");
   }
   if (node.has("env")) deployment.env = node.child("env").as_env_map();
+  if (node.has("webhook_secrets")) {
+    deployment.webhook_secrets = read_secret_list(node.child("webhook_secrets"));
+  }
   std::set<std::string> names;
   deployment.steps = read_steps(node.child("steps"), names);
   read_release_mode(node, deployment);

@@ -69,9 +69,15 @@ struct ReceiverSettings {
   std::uint32_t read_timeout_s = 10;
   std::uint32_t idle_timeout_s = 60;
   std::uint32_t max_connections = 512;
+  /// Per source address, trusted proxies exempt; when the key is unset, load_config() makes it
+  /// max_connections (no separate cap).
+  std::uint32_t max_connections_per_ip = 512;
+  std::uint64_t max_buffered_bytes = 64 << 20;  ///< request bodies held in memory at once
   std::uint32_t publish_threads = 8;
   std::vector<std::string> allow_cidrs;  ///< validated by parse_cidr (cidr.hpp); empty = allow all
-  std::uint32_t trusted_proxy_hops = 0;
+  /// Peers whose X-Forwarded-For is believed (validated by parse_cidr); empty = the header is
+  /// ignored and the socket's peer is the client.
+  std::vector<std::string> trusted_proxies;
 
   std::chrono::seconds read_timeout() const { return std::chrono::seconds(read_timeout_s); }
   std::chrono::seconds idle_timeout() const { return std::chrono::seconds(idle_timeout_s); }
@@ -206,6 +212,9 @@ struct Deployment {
   std::optional<HealthCheck> health_check;
   std::string environment;      ///< GitHub deployments' environment; default: the name
   std::string environment_url;  ///< "" = none; else http(s)://...
+  /// Secrets a delivery naming this repository must be signed with (every deployment of the
+  /// repository contributes); empty = the default secrets.webhook.
+  std::vector<SecretSource> webhook_secrets;
 };
 
 /// "notify[i]": where deploy outcomes are announced (docs/notifications.md).

@@ -95,6 +95,11 @@ nlohmann::json deployment_json(const Deployment& deployment) {
   }
   if (!deployment.environment_url.empty()) out["environment_url"] = deployment.environment_url;
   add_release_mode(out, deployment);
+  if (!deployment.webhook_secrets.empty()) {
+    nlohmann::json secrets = nlohmann::json::array();
+    for (const auto& source : deployment.webhook_secrets) secrets.push_back(source_json(source));
+    out["webhook_secrets"] = std::move(secrets);
+  }
   return out;
 }
 
@@ -146,9 +151,11 @@ nlohmann::json to_json_masked(const Config& config) {
         {"read_timeout_s", r.read_timeout_s},
         {"idle_timeout_s", r.idle_timeout_s},
         {"max_connections", r.max_connections},
+        {"max_connections_per_ip", r.max_connections_per_ip},
+        {"max_buffered_bytes", r.max_buffered_bytes},
         {"publish_threads", r.publish_threads},
         {"allow_cidrs", r.allow_cidrs},
-        {"trusted_proxy_hops", r.trusted_proxy_hops}}},
+        {"trusted_proxies", r.trusted_proxies}}},
       {"router", {{"settle_ms", config.router.settle_ms}, {"rescan_s", config.router.rescan_s}}},
       {"retention",
        {{"done_max_age_days", config.retention.done_max_age_days},

@@ -179,8 +179,7 @@ StatusReport gather_status(const common::Config& config) {
   const auto inbox = list(layout.inbox(), report.notes);
   report.inbox = inbox.entries.size() + inbox.strays.size();
   report.rejected = count_rejected(layout.rejected(), report.notes);
-  // An entry is the webhook body plus a little: bound what is read to show an active entry.
-  const std::size_t max_bytes = config.receiver.body_limit_bytes + 65536;
+  const std::size_t max_bytes = common::max_entry_bytes(config.receiver.body_limit_bytes);
   for (const auto& [name, deployment] : config.deployments) {
     report.deployments.push_back(read_folders(layout, deployment, max_bytes, report.notes));
   }

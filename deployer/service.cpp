@@ -92,7 +92,7 @@ asio::awaitable<void> recover_active(Context& context) {
     }
     common::log::info("running again an entry left in active/ by a previous run",
                       {{"deployment", context.deployment.name}, {"entry", name}});
-    co_await deploy_entry(context, name);
+    co_await deploy_or_set_aside(context, name);
   }
 }
 
@@ -122,7 +122,7 @@ asio::awaitable<void> main_loop(Context& context, common::StopSignal& wind_down)
       IntakeResult intake = co_await next_entry(context);
       if (intake.next) {
         co_await move_durably(context, context.queue, context.active, *intake.next);
-        co_await deploy_entry(context, *intake.next);
+        co_await deploy_or_set_aside(context, *intake.next);
         continue;
       }
       auto wait =
@@ -179,10 +179,7 @@ int run(const common::Config& config, const std::string& name, common::ConfigRel
   // The lock before touching any of the deployment's folders: a second deployer must not
   // recover (re-run) the entry the first one is running.
   DeploymentLock lock(layout.locks(), name);
-  for (const auto& dir :
-       {layout.queue(name), layout.active(name), layout.done(name), layout.failed(name)}) {
-    queue_layout::remove_stale_temporaries(dir);
-  }
+  for (const auto& dir : layout.entry_folders(name)) queue_layout::remove_stale_temporaries(dir);
   ledger::Ledger ledger(common::database_url(config));
 
   asio::io_context io;

@@ -14,6 +14,7 @@
 // filesystems. Deployment names are used in paths, so they are checked first.
 #pragma once
 
+#include <array>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -45,6 +46,9 @@ class Layout {
   std::filesystem::path failed(std::string_view deployment) const;
   std::filesystem::path logs(std::string_view deployment) const;
   std::filesystem::path outbox(std::string_view deployment) const;
+  /// The folders an entry of `deployment` passes through, in the order it travels: queue,
+  /// active, done, failed (a move links into the next before unlinking from the previous one).
+  std::array<std::filesystem::path, 4> entry_folders(std::string_view deployment) const;
 
  private:
   std::filesystem::path per_deployment(const char* folder, std::string_view deployment) const;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "common/entry.hpp"
 #include "common/github_deployment.hpp"
 #include "common/log.hpp"
 #include "common/validate.hpp"
@@ -20,9 +21,6 @@
 
 namespace router {
 namespace {
-
-// Headroom over the receiver's body limit for the envelope (id, event, received_at, hook_id).
-constexpr std::size_t envelope_bytes = 64 * 1024;
 
 std::string join(const std::vector<std::string>& names) {
   std::string out;
@@ -132,7 +130,7 @@ Handler::Handler(const common::Config& config, const queue_layout::Layout& layou
       layout_(layout),
       ledger_(ledger),
       inbox_(layout.inbox()),
-      max_bytes_(config.receiver.body_limit_bytes + envelope_bytes),
+      max_bytes_(common::max_entry_bytes(config.receiver.body_limit_bytes)),
       settle_(config.router.settle()),
       commit_(inbox_),
       github_deployments_(github_deployments(config)) {}
@@ -402,8 +400,7 @@ std::optional<std::filesystem::path> Handler::taken_by_deployment(const std::str
   // Checked in the order an entry travels (queues -> active -> done/failed). Each move links
   // into the next folder before unlinking from the previous one, so an entry moving while we
   // look is always found in a later folder.
-  for (auto folder : {layout_.queue(deployment), layout_.active(deployment),
-                      layout_.done(deployment), layout_.failed(deployment)}) {
+  for (const auto& folder : layout_.entry_folders(deployment)) {
     if (queue_layout::exists(folder, name)) return folder;
   }
   return std::nullopt;

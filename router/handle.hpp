@@ -94,9 +94,6 @@ class Handler {
   /// Whether keep_only() has anything to forget.
   bool tracking() const { return !settle_.empty() || !stuck_.empty(); }
 
-  /// Largest inbox file read: the receiver's body limit plus room for the envelope.
-  std::size_t max_entry_bytes() const { return max_bytes_; }
-
  private:
   void reject(const std::string& name, const Bad& bad);
   void ping(const std::string& name, const common::Entry& entry);
@@ -125,7 +122,7 @@ class Handler {
   const queue_layout::Layout& layout_;
   ledger::Ledger& ledger_;
   std::filesystem::path inbox_;
-  std::size_t max_bytes_;
+  std::size_t max_bytes_;  // common::max_entry_bytes
   SettleTracker settle_;
   queue_layout::GroupCommit commit_;
   std::set<std::string> stuck_;

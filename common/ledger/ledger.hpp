@@ -1,8 +1,8 @@
 // ledger.hpp: the deploy pipeline's memory in PostgreSQL: every delivery the router decided about,
-// every entry in a deployment's queue, every deploy run and its steps (design.md, "Redeliveries
-// and replays"). Used by the router (record_delivery, delivery_states, record_routed), the
-// deployer (claim, start_run, record_step, finish_run, mark, last_deployed_sha) and deployctl
-// (history, delivery_story).
+// every entry in a deployment's queue, every deploy run and its steps (docs/ledger.md; the rules
+// in docs/router.md "Redeliveries" and docs/replay.md). Used by the router (record_delivery,
+// delivery_states, record_routing), the deployer (claim, start_run, record_step, finish_run,
+// mark, last_deployed_sha) and deployctl (history, delivery_story).
 //
 // Contract:
 // - Each call is one transaction: when it returns, its write is committed. A crash before that
@@ -72,14 +72,9 @@ class Ledger {
   std::map<std::string, QueueState> delivery_states(const DeliveryKey& key,
                                                     const std::string& except_entry = "");
 
-  /// Records that `entry` was put into `deployment`'s queue: state queued, trigger webhook.
-  /// Does nothing when the item exists already (returns false then).
-  bool record_routed(const std::string& deployment, const std::string& entry,
-                     const std::optional<DeliveryKey>& delivery, const std::string& sha,
-                     const std::string& ref);
-
-  /// record_routed for each of `deployments`, in one statement (one round trip, atomic).
-  /// Returns the deployments whose item it created; an existing item is left as it is.
+  /// Records that `entry` was put into the queue of each of `deployments` (state queued, trigger
+  /// webhook), in one statement (one round trip, atomic). Returns the deployments whose item it
+  /// created; an existing item is left as it is.
   std::vector<std::string> record_routing(const std::vector<std::string>& deployments,
                                           const std::string& entry,
                                           const std::optional<DeliveryKey>& delivery,

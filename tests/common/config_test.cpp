@@ -74,7 +74,9 @@ TEST_CASE("config: a minimal file gets every default") {
   CHECK(config.receiver.max_connections == 512);
   CHECK(config.receiver.publish_threads == 8);
   CHECK(config.receiver.allow_cidrs.empty());
-  CHECK(config.receiver.trusted_proxy_hops == 0);
+  CHECK(config.receiver.trusted_proxies.empty());
+  CHECK(config.receiver.max_connections_per_ip == 512);  // max_connections unless set
+  CHECK(config.receiver.max_buffered_bytes == 64 << 20);
   CHECK(config.router.settle() == std::chrono::milliseconds(2000));
   CHECK(config.router.rescan_s == 30);
   CHECK(config.retention.done_max_age_days == 30);
@@ -106,8 +108,10 @@ TEST_CASE("config: every key can be set") {
                         {"idle_timeout_s", 2},
                         {"max_connections", 3},
                         {"publish_threads", 4},
+                        {"max_connections_per_ip", 2},
+                        {"max_buffered_bytes", 2 << 20},
                         {"allow_cidrs", {"10.0.0.0/8", "::1"}},
-                        {"trusted_proxy_hops", 1}};
+                        {"trusted_proxies", {"127.0.0.1/32"}}};
   config["router"] = {{"settle_ms", 0}, {"rescan_s", 5}};
   config["retention"] = {{"done_max_age_days", 7}, {"done_max_count", 10}};
   auto& app = config["deployments"]["app"];
@@ -135,7 +139,9 @@ TEST_CASE("config: every key can be set") {
   CHECK(loaded.github.token.env == "TOKEN");
   CHECK(loaded.receiver.body_limit_bytes == 1000);
   CHECK(loaded.receiver.allow_cidrs == std::vector<std::string>{"10.0.0.0/8", "::1"});
-  CHECK(loaded.receiver.trusted_proxy_hops == 1);
+  CHECK(loaded.receiver.trusted_proxies == std::vector<std::string>{"127.0.0.1/32"});
+  CHECK(loaded.receiver.max_connections_per_ip == 2);
+  CHECK(loaded.receiver.max_buffered_bytes == 2 << 20);
   CHECK(loaded.router.settle_ms == 0);
   CHECK(loaded.retention.done_max_age() == std::chrono::hours(24 * 7));
   const auto& d = loaded.deployment("app");
@@ -411,6 +417,23 @@ TEST_CASE("config: other values with rules") {
     config["github"] = {{"api_url", url}};
     CHECK_NOTHROW(load(config));
   }
+  config.erase("github");
+  config["receiver"] = {{"trusted_proxy_hops", 1}};
+  CHECK(error_of(config) ==
+        file +
+            ": receiver.trusted_proxy_hops: was replaced by receiver.trusted_proxies (the CIDRs "
+            "of the proxies whose X-Forwarded-For is believed, e.g. [\"127.0.0.1/32\"] for a "
+            "local nginx)");
+  config["receiver"] = {{"trusted_proxies", {"10.0.0.1/8"}}};
+  CHECK_THAT(error_of(config), Catch::Contains("receiver.trusted_proxies[0]"));
+  config.erase("receiver");
+  config["deployments"]["app"]["webhook_secrets"] = nlohmann::json::array();
+  CHECK_THAT(error_of(config),
+             Catch::Contains("deployments.app.webhook_secrets: must be a non-empty"));
+  config["deployments"]["app"]["webhook_secrets"] = {{{"env", "APP_SECRET"}}};
+  CHECK(load(config).deployment("app").webhook_secrets ==
+        std::vector<common::SecretSource>{common::SecretSource::from_env("APP_SECRET")});
+  config["deployments"]["app"].erase("webhook_secrets");
   config = minimal();
   config["listen"] = {{"host", "127.0.0.1; rm"}};
   CHECK(error_of(config) == file + ": listen.host: must be an IP address or a host name");

@@ -107,7 +107,7 @@ std::string Harness::webhook_push(const std::string& sha, const std::string& ref
   meta.hook_id = "123456";
   std::string name = next_name(delivery);
   // The ledger row before the file, as the router does: the deployer must find it queued.
-  ledger_.record_routed("app", name, ledger::DeliveryKey{"123456", delivery}, sha, ref);
+  ledger_.record_routing({"app"}, name, ledger::DeliveryKey{"123456", delivery}, sha, ref);
   drop(name, common::write_entry(meta, payload.dump()));
   return name;
 }
