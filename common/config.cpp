@@ -507,13 +507,23 @@ void read_environment(const ConfigNode& node, Deployment& deployment) {
   }
 }
 
+// A system user name as Debian's adduser accepts it by default; it reaches sudo's argv.
+bool valid_user_name(const std::string& name) {
+  if (name.empty() || name.size() > 32) return false;
+  if (!((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_')) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
+  }
+  return true;
+}
+
 Deployment read_deployment(const ConfigNode& node, const std::string& name) {
   node.require_object();
   node.check_keys({"repository", "branch", "path", "enabled", "remote", "coalesce", "tags",
                    "deletions", "env", "steps", "releases", "preflight", "activate", "health_check",
                    "paths", "ignore_paths", "retry", "wait_for_checks",
                    "wait_for_checks_timeout_s", "environment", "environment_url",
-                   "webhook_secrets"});
+                   "webhook_secrets", "run_as"});
   Deployment deployment;
   deployment.name = name;
   const auto repository = node.child("repository");
@@ -539,6 +549,13 @@ Deployment read_deployment(const ConfigNode& node, const std::string& name) {
         std::chrono::seconds(node.integer("wait_for_checks_timeout_s", 3600, 1, 7 * 86400));
   } else if (node.has("wait_for_checks_timeout_s")) {
     node.child("wait_for_checks_timeout_s").fail("requires \"wait_for_checks\"");
+  }
+  if (node.has("run_as")) {
+    const auto run_as = node.child("run_as");
+    deployment.run_as = run_as.as_string();
+    if (!valid_user_name(deployment.run_as)) {
+      run_as.fail("is not a valid user name ([a-z_][a-z0-9_-]*, at most 32 characters)");
+    }
   }
   if (node.has("env")) deployment.env = node.child("env").as_env_map();
   if (node.has("webhook_secrets")) {

@@ -203,6 +203,9 @@ struct Deployment {
   std::vector<std::string> ignore_paths;
   std::optional<RetrySettings> retry;
   std::optional<CheckWait> wait_for_checks;
+  /// A user name: every step, git call, preflight and activate step runs as that user through
+  /// sudo and deploy-step (docs/operations.md). Empty: as the deployer's own user.
+  std::string run_as;
   std::map<std::string, std::string> env;
   std::vector<Step> steps;
   /// Release mode; preflight, activate and health_check require it.

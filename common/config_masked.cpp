@@ -100,6 +100,7 @@ nlohmann::json deployment_json(const Deployment& deployment) {
     for (const auto& source : deployment.webhook_secrets) secrets.push_back(source_json(source));
     out["webhook_secrets"] = std::move(secrets);
   }
+  if (!deployment.run_as.empty()) out["run_as"] = deployment.run_as;
   return out;
 }
 

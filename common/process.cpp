@@ -23,6 +23,8 @@
 #include <cstring>
 #include <optional>
 
+#include "common/step_request.hpp"
+
 extern char** environ;
 
 namespace common {
@@ -42,8 +44,40 @@ struct Spawned {
   int output = -1;  // read end of the child's stdout pipe (and stderr's, when not separate)
   int errors = -1;  // read end of the child's stderr pipe when separate, else -1
   int pidfd = -1;
+  int control = -1;  // write end of deploy-step's stdin (run as another user only)
   std::string error;
 };
+
+// What runs as the command's user: sudo, which allows the deployer's user to become only that
+// user and only to run deploy-step (docs/operations.md), with the request on deploy-step's stdin.
+struct AsUser {
+  std::vector<std::string> argv;
+  std::vector<std::string> env;
+  std::string request;
+};
+
+}  // namespace
+
+std::filesystem::path default_step_supervisor() {
+  std::error_code ec;
+  return std::filesystem::read_symlink("/proc/self/exe", ec).parent_path() / "deploy-step";
+}
+
+namespace {
+
+AsUser as_user(const Command& command) {
+  const std::filesystem::path supervisor =
+      command.supervisor.empty() ? default_step_supervisor() : command.supervisor;
+  AsUser out;
+  out.argv = {"/usr/bin/sudo", "-n", "-u", command.user, "--", supervisor.string()};
+  // sudo builds the target's environment from scratch anyway (env_reset); the command's own
+  // environment travels in the request, never in argv (/proc/<pid>/cmdline is world-readable).
+  out.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"};
+  out.request = format_step_request({command.argv,
+                                     command.cwd.empty() ? std::filesystem::path("/") : command.cwd,
+                                     command.env, command.kill_grace, command.stop_grace});
+  return out;
+}
 
 // Starts the child. On failure everything opened here is closed again and `error` says why.
 Spawned spawn_child(const Command& command, bool separate_stderr) {
@@ -52,16 +86,44 @@ Spawned spawn_child(const Command& command, bool separate_stderr) {
     result.error = "empty command";
     return result;
   }
-  std::error_code ec;
-  if (!command.cwd.empty() && !std::filesystem::is_directory(command.cwd, ec)) {
-    result.error = "working folder " + command.cwd.string() + " does not exist";
-    return result;
+  const bool other_user = !command.user.empty();
+  std::string program;
+  AsUser wrapped;
+  if (other_user) {
+    // The folder and the PATH lookup are checked by deploy-step, as the user: the deployer may
+    // not even be allowed to look into that user's folders.
+    wrapped = as_user(command);
+    program = wrapped.argv[0];
+  } else {
+    std::error_code ec;
+    if (!command.cwd.empty() && !std::filesystem::is_directory(command.cwd, ec)) {
+      result.error = "working folder " + command.cwd.string() + " does not exist";
+      return result;
+    }
+    program = resolve_program(command.argv[0], env_value(command.env, "PATH"), command.cwd);
+    if (program.empty()) {
+      result.error = "program \"" + command.argv[0] + "\" not found in PATH";
+      return result;
+    }
   }
-  std::string program =
-      resolve_program(command.argv[0], env_value(command.env, "PATH"), command.cwd);
-  if (program.empty()) {
-    result.error = "program \"" + command.argv[0] + "\" not found in PATH";
-    return result;
+
+  // deploy-step's stdin: the request, then kept open as the control channel. The whole request
+  // is written before the spawn, so it must fit the pipe.
+  int control_fds[2] = {-1, -1};
+  if (other_user) {
+    if (::pipe2(control_fds, O_CLOEXEC) != 0) {
+      result.error = "pipe: " + errno_text(errno);
+      return result;
+    }
+    ::fcntl(control_fds[1], F_SETPIPE_SZ, static_cast<int>(kMaxStepRequest));
+    ::fcntl(control_fds[1], F_SETFL, O_NONBLOCK);
+    const ssize_t n = ::write(control_fds[1], wrapped.request.data(), wrapped.request.size());
+    if (n != static_cast<ssize_t>(wrapped.request.size())) {
+      ::close(control_fds[0]);
+      ::close(control_fds[1]);
+      result.error = "the step's argv and environment are too large to hand to deploy-step";
+      return result;
+    }
   }
 
   int pipe_fds[2];
@@ -70,6 +132,10 @@ Spawned spawn_child(const Command& command, bool separate_stderr) {
   // process ever holds the write end and EOF means "the child's group closed its output".
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
     result.error = "pipe: " + errno_text(errno);
+    if (other_user) {
+      ::close(control_fds[0]);
+      ::close(control_fds[1]);
+    }
     return result;
   }
   if (separate_stderr && ::pipe2(error_fds, O_CLOEXEC) != 0) {
@@ -79,12 +145,12 @@ Spawned spawn_child(const Command& command, bool separate_stderr) {
     return result;
   }
 
-  std::vector<std::string> argv_copy = command.argv;
+  std::vector<std::string> argv_copy = other_user ? wrapped.argv : command.argv;
   std::vector<char*> argv;
   argv.reserve(argv_copy.size() + 1);
   for (auto& a : argv_copy) argv.push_back(a.data());
   argv.push_back(nullptr);
-  std::vector<std::string> env_copy = command.env;
+  std::vector<std::string> env_copy = other_user ? wrapped.env : command.env;
   std::vector<char*> envp;
   envp.reserve(env_copy.size() + 1);
   for (auto& e : env_copy) envp.push_back(e.data());
@@ -92,18 +158,26 @@ Spawned spawn_child(const Command& command, bool separate_stderr) {
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  if (other_user) {
+    posix_spawn_file_actions_adddup2(&actions, control_fds[0], 0);
+  } else {
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  }
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
   posix_spawn_file_actions_adddup2(&actions, separate_stderr ? error_fds[1] : pipe_fds[1], 2);
-  if (!command.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, command.cwd.c_str());
+  if (!other_user && !command.cwd.empty()) {
+    posix_spawn_file_actions_addchdir_np(&actions, command.cwd.c_str());
+  }
 
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   // Own process group (pgid = pid): a timeout or a stop kills the step and everything it started
   // in that group with one kill(-pgid). Default signal dispositions and an empty mask, so the
   // caller's own signal handling never leaks into a step.
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  // As another user: a session of its own instead (also a group of its own), so sudo has no
+  // controlling terminal and never puts the command on a pty (Debian's `Defaults use_pty`).
+  posix_spawnattr_setflags(&attr, (other_user ? POSIX_SPAWN_SETSID : POSIX_SPAWN_SETPGROUP) |
+                                      POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   posix_spawnattr_setpgroup(&attr, 0);
   sigset_t empty_set, all_signals;
   sigemptyset(&empty_set);
@@ -117,13 +191,16 @@ Spawned spawn_child(const Command& command, bool separate_stderr) {
   posix_spawnattr_destroy(&attr);
   ::close(pipe_fds[1]);
   if (separate_stderr) ::close(error_fds[1]);
+  if (other_user) ::close(control_fds[0]);
   if (rc != 0) {
     ::close(pipe_fds[0]);
     if (separate_stderr) ::close(error_fds[0]);
+    if (other_user) ::close(control_fds[1]);
     result.error = "cannot start " + program + ": " + errno_text(rc);
     return result;
   }
   result.pid = pid;
+  result.control = control_fds[1];
   result.output = pipe_fds[0];
   result.errors = error_fds[0];
   result.pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
@@ -135,6 +212,7 @@ Spawned spawn_child(const Command& command, bool separate_stderr) {
     ::waitpid(pid, &status, 0);
     ::close(result.output);
     if (result.errors >= 0) ::close(result.errors);
+    if (result.control >= 0) ::close(result.control);
     result = Spawned{};
     result.error = "pidfd_open: " + errno_text(error);
   }
@@ -145,6 +223,7 @@ Spawned spawn_child(const Command& command, bool separate_stderr) {
 // (the awaitable operators wait for both sides before resuming it).
 struct RunState {
   pid_t pid;
+  int control = -1;  // deploy-step's stdin, when the command runs as another user
   bool exited = false;
   bool timed_out = false;
   bool stopped = false;
@@ -183,8 +262,19 @@ asio::awaitable<void> supervise(const Command& command, RunState& state, StopSig
   } else {
     state.timed_out = true;
   }
-  ::kill(-state.pid, SIGTERM);
-  timer.expires_after(state.stopped ? command.stop_grace : command.kill_grace);
+  const auto grace = state.stopped ? command.stop_grace : command.kill_grace;
+  if (state.control >= 0) {
+    // As another user the deployer may not signal the command's processes: deploy-step, the
+    // subreaper running as that user, ends them all when its stdin closes ('s': a shutdown, the
+    // short grace). sudo itself is SIGKILLed below only if it outlives that.
+    if (state.stopped) (void)!::write(state.control, "s", 1);
+    ::close(state.control);
+    state.control = -1;
+    timer.expires_after(grace + std::chrono::seconds(3));
+  } else {
+    ::kill(-state.pid, SIGTERM);
+    timer.expires_after(grace);
+  }
   // A stop requested during a timeout's grace period cancels the wait: SIGKILL at once.
   if (!(state.timed_out && stop.requested())) co_await timer.async_wait(use_nothrow);
   if (state.exited) co_return;
@@ -209,6 +299,10 @@ asio::awaitable<void> watch_child(const Command& command, RunState& state, StopS
     // The leader is a zombie, so its pid is still the group's id and cannot name another group:
     // this reaches every process the step left behind in its group.
     ::kill(-state.pid, SIGKILL);
+  }
+  if (state.control >= 0) {
+    ::close(state.control);
+    state.control = -1;
   }
   int status = 0;
   while (::waitpid(state.pid, &status, 0) < 0 && errno == EINTR) {
@@ -328,7 +422,7 @@ asio::awaitable<Outcome> run_command(const Command& command, const OutputSinks& 
   if (separate) errors.emplace(executor, child.errors);
   asio::posix::stream_descriptor pidfd(executor, child.pidfd);
   asio::steady_timer drain(executor);
-  RunState state{child.pid};
+  RunState state{child.pid, child.control};
   state.readers = separate ? 2 : 1;
   int wait_status = 0;
   auto deadline = started + command.timeout;

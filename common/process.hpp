@@ -54,6 +54,17 @@ struct Command {
   std::chrono::milliseconds stop_grace{std::chrono::seconds(2)};
   /// How long output is still read after the leader exited.
   std::chrono::milliseconds drain{std::chrono::seconds(1)};
+  /// Empty: the command runs as the deployer's own user, as described above. Set (a deployment's
+  /// run_as): the runner starts `sudo -n -u <user> -- <supervisor>` in a session of its own (no
+  /// controlling terminal, so sudo's use_pty does not apply) and hands it argv, cwd and env on
+  /// its stdin (common/step_request.hpp); the cwd and PATH lookup are then the supervisor's, as
+  /// that user. At a timeout or a stop the runner closes that stdin and deploy-step ends every
+  /// descendant of the command (SIGTERM, SIGKILL after kill_grace or stop_grace), setsid'd and
+  /// double-forked ones included, and also when the command exits by itself; the runner
+  /// SIGKILLs sudo only if it outlives that by 3 s.
+  std::string user;
+  /// The deploy-step program for `user`; empty: deploy-step next to the running program.
+  std::filesystem::path supervisor;
 };
 
 enum class Ending {
@@ -77,6 +88,9 @@ struct Outcome {
 };
 
 /// Receives the child's output as it arrives (arbitrary chunks, not lines).
+/// deploy-step next to the running program: what Command::supervisor defaults to.
+std::filesystem::path default_step_supervisor();
+
 using OutputSink = std::function<void(std::string_view)>;
 
 /// Where the child's output goes. Without `err`, stdout and stderr share one pipe and both reach

@@ -3,9 +3,11 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/openat2.h>
 #include <pwd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -95,11 +97,17 @@ std::string read_caller_file(const std::filesystem::path& file, std::optional<ui
   {
     std::optional<AsCaller> as_caller;
     if (uid && *uid != 0) as_caller.emplace(*uid, gid.value_or(static_cast<gid_t>(*uid)));
-    // O_NONBLOCK: opening a FIFO must not hang; O_NOFOLLOW: the last component may not be a link.
-    fd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    // O_NONBLOCK: opening a FIFO must not hang. RESOLVE_NO_SYMLINKS: no component of the path
+    // may be a symbolic link, not only the last (O_NOFOLLOW alone would follow a linked folder).
+    open_how how{};
+    how.flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    fd = static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, file.c_str(), &how, sizeof how));
   }
   if (fd < 0) {
-    if (errno == ELOOP) throw std::runtime_error(file.string() + ": refused: is a symbolic link");
+    if (errno == ELOOP) {
+      throw std::runtime_error(file.string() + ": refused: is or passes through a symbolic link");
+    }
     throw sys_error(file.string() + ": cannot open");
   }
   try {

@@ -1,9 +1,10 @@
 // site_file.hpp: reading the caller's file safely and replacing a site file in conf_dir.
 //
 // read_caller_file opens the file with the caller's own uid, gid and groups (when sudo started
-// us), so root's privileges never reach a file the caller could not read itself: a symlink or a
-// hard link to /etc/shadow gets "Permission denied" even before O_NOFOLLOW refuses the symlink.
-// It must be a regular file of at most kMaxSiteBytes.
+// us), so root's privileges never reach a file the caller could not read itself: a hard link to
+// /etc/shadow gets "Permission denied". No component of the path may be a symbolic link (openat2
+// RESOLVE_NO_SYMLINKS): a release folder's owner could otherwise point it at a file only the
+// caller may read. It must be a regular file of at most kMaxSiteBytes.
 //
 // SiteFile replaces <conf_dir>/<site> atomically: the new text goes to a dot-named temporary
 // file created with O_EXCL, is fsynced, then renamed over the site (a reader, nginx included,

@@ -269,7 +269,8 @@ boost::asio::awaitable<bool> prepare(Context& context, RunState& state) {
   if (deployment.releases) {
     co_await prepare_release(context, state);
   } else {
-    state.git = std::make_unique<Git>(deployment.path, context.base_env, *state.log, context.stop);
+    state.git = std::make_unique<Git>(deployment.path, context.base_env, *state.log, context.stop,
+                                      false, deployment.run_as);
     co_await state.git->require_repository();
   }
   state.deployed = co_await with_ledger(
@@ -324,8 +325,7 @@ boost::asio::awaitable<void> build(Context& context, RunState& state) {
   }
   const common::Push& push = state.push();
   if (state.layout) {
-    std::error_code ec;
-    for (const auto& gone : state.layout->clean_incomplete("", ec)) {
+    for (const auto& gone : co_await clean_incomplete_releases(context, state)) {
       state.log->note("removed the incomplete release " + gone + " of an interrupted run");
       co_await with_ledger(context, "release_removed",
                            [&] { context.ledger.release_removed(context.deployment.name, gone); });

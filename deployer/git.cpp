@@ -31,8 +31,13 @@ std::vector<std::string> to_vector(const std::deque<std::string>& lines) {
 }  // namespace
 
 Git::Git(std::filesystem::path work_tree, std::vector<std::string> env, RunLog& log,
-         common::StopSignal& stop, bool bare)
-    : work_tree_(std::move(work_tree)), bare_(bare), env_(std::move(env)), log_(log), stop_(stop) {
+         common::StopSignal& stop, bool bare, std::string user)
+    : work_tree_(std::move(work_tree)),
+      bare_(bare),
+      env_(std::move(env)),
+      user_(std::move(user)),
+      log_(log),
+      stop_(stop) {
   env_.emplace_back("GIT_TERMINAL_PROMPT=0");
   env_.emplace_back("LC_ALL=C");
 }
@@ -46,6 +51,7 @@ boost::asio::awaitable<Git::Result> Git::git(std::vector<std::string> args, bool
   command.cwd = work_tree_;
   command.env = env_;
   command.timeout = timeout;
+  command.user = user_;
 
   Result result;
   std::string shown = "git";

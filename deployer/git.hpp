@@ -26,8 +26,10 @@ class Git {
  public:
   /// `env` is the complete environment for git (the deployer's own, usually). With `bare`,
   /// `work_tree` is a bare repository (release mode's object store, release_layout.hpp) instead.
+  /// `user`: the user git runs as (a deployment's run_as, who owns the repository; empty: the
+  /// deployer's own).
   Git(std::filesystem::path work_tree, std::vector<std::string> env, RunLog& log,
-      common::StopSignal& stop, bool bare = false);
+      common::StopSignal& stop, bool bare = false, std::string user = {});
 
   /// Bare mode: creates the bare repository when it has no HEAD yet (`git init --bare`, which
   /// is safe to run again over one a crash left half made).
@@ -95,6 +97,7 @@ class Git {
   std::filesystem::path work_tree_;
   bool bare_ = false;
   std::vector<std::string> env_;
+  std::string user_;
   RunLog& log_;
   common::StopSignal& stop_;
   // Commits seen present in this repository (has_commit, is_ancestor): git does not delete

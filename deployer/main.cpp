@@ -1,6 +1,11 @@
 // main.cpp: `deployer --config FILE --deployment NAME`: deploys one deployment's queue.
 // Everything but the command line lives in service.cpp and the deployer_lib library.
+#include <unistd.h>
+
+#include <stdexcept>
+
 #include "common/cli.hpp"
+#include "deployer/run_as.hpp"
 #include "deployer/service.hpp"
 
 int main(int argc, char** argv) {
@@ -24,8 +29,16 @@ int main(int argc, char** argv) {
         // deploying with the old one until PM2 (the ecosystem file) stops it.
         common::ConfigReload reload(
             load, [&](const common::Config&, const common::Config& next) -> std::string {
-              if (next.deployments.count(deployment) != 0) return "";
-              return "the deployment " + deployment + " is no longer in it";
+              if (next.deployments.count(deployment) == 0) {
+                return "the deployment " + deployment + " is no longer in it";
+              }
+              // The start-up refusal of a run_as that would give steps the pipeline's powers.
+              try {
+                deployer::check_run_as(next, next.deployment(deployment), ::geteuid());
+              } catch (const std::runtime_error& e) {
+                return e.what();
+              }
+              return "";
             });
         return common::serve_reloading(load(), reload, [&](const common::Config& config) {
           return deployer::run(config, deployment, &reload);

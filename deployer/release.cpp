@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
+#include <sstream>
 
 #include "common/log.hpp"
 #include "common/process.hpp"
@@ -10,6 +12,7 @@
 #include "deployer/glob.hpp"
 #include "deployer/moves.hpp"
 #include "deployer/probe.hpp"
+#include "deployer/run_as.hpp"
 
 namespace deployer {
 
@@ -29,13 +32,44 @@ boost::asio::awaitable<void> record_release(Context& context, const RunState& st
   });
 }
 
+// A write into the release folders (`direct`), or, with run_as, the same operation as that user,
+// who owns releases/ and shared/: `deploy-step layout <root> <op...>` through sudo like a step.
+// Returns "" or the error; `output` gets what the operation printed (run_as only).
+boost::asio::awaitable<std::string> layout_write(Context& context, RunState& state,
+                                                 const std::vector<std::string>& op,
+                                                 const std::function<std::error_code()>& direct,
+                                                 std::string* output = nullptr) {
+  if (context.deployment.run_as.empty()) {
+    const std::error_code ec = direct();
+    co_return ec ? ec.message() : std::string();
+  }
+  std::vector<std::string> argv{common::default_step_supervisor().string(), "layout",
+                                state.layout->root().string()};
+  argv.insert(argv.end(), op.begin(), op.end());
+  const common::Command command =
+      deployment_command(context.deployment, std::move(argv), state.layout->root(),
+                         context.base_env, std::chrono::minutes(30));
+  std::string text;
+  const common::OutputSink sink = [&text](std::string_view chunk) { text.append(chunk); };
+  const common::Outcome outcome = co_await common::run_command(command, sink, context.stop);
+  if (outcome.ending == common::Ending::stopped) throw Stopped();
+  if (output != nullptr) *output = text;
+  if (outcome.succeeded()) co_return std::string();
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  const auto last = text.rfind('\n');
+  co_return (last == std::string::npos ? text : text.substr(last + 1)) + " (" + outcome.describe() +
+      ", as " + context.deployment.run_as + ")";
+}
+
 boost::asio::awaitable<void> remove_release(Context& context, RunState& state,
                                             const std::string& name) {
-  if (auto ec = state.layout->remove(name)) {
-    state.log->note("cannot remove release " + name + ": " + ec.message());
+  const std::vector<std::string> op{"remove", name};
+  const std::function<std::error_code()> direct = [&] { return state.layout->remove(name); };
+  if (auto error = co_await layout_write(context, state, op, direct); !error.empty()) {
+    state.log->note("cannot remove release " + name + ": " + error);
     common::log::warn(
         "cannot remove release",
-        {{"deployment", context.deployment.name}, {"release", name}, {"error", ec.message()}});
+        {{"deployment", context.deployment.name}, {"release", name}, {"error", error}});
     co_return;
   }
   state.log->note("release " + name + " removed");
@@ -80,7 +114,10 @@ boost::asio::awaitable<void> reuse_folders(Context& context, RunState& state) {
       log.note(label + " skipped: the commit has its own " + rule.path);
       continue;
     }
-    std::filesystem::create_directories(to.parent_path(), ec);
+    // With run_as the release is the user's: the deployer creates nothing in it (the parent
+    // folder then has to come with the commit).
+    if (context.deployment.run_as.empty())
+      std::filesystem::create_directories(to.parent_path(), ec);
     const common::Command command = deployment_command(
         context.deployment, {"cp", "-a", "--reflink=auto", "--", from.string(), to.string()},
         state.layout->release(state.release), context.base_env, std::chrono::minutes(30));
@@ -125,10 +162,25 @@ boost::asio::awaitable<void> run_activate(Context& context, RunState& state, con
 
 boost::asio::awaitable<void> prepare_release(Context& context, RunState& state) {
   state.layout.emplace(context.deployment.path);
-  if (auto ec = state.layout->create()) {
-    throw disk_failure(ec, "releases",
-                       "cannot create " + context.deployment.path.string() +
-                           " and its releases/ and shared/ folders: " + ec.message());
+  const std::string& user = context.deployment.run_as;
+  // With run_as the deployer creates only the root (its own, with `current`): the folders the
+  // user builds in must be that user's.
+  if (!user.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(state.layout->root(), ec);
+    if (ec) {
+      throw DeployFailure("releases",
+                          "cannot create " + state.layout->root().string() + ": " + ec.message());
+    }
+    for (const auto& dir :
+         {state.layout->repository(), state.layout->releases(), state.layout->shared()}) {
+      if (auto error = ensure_user_folder(dir, user); !error.empty()) {
+        throw DeployFailure("releases", error);
+      }
+    }
+  } else if (auto ec = state.layout->create()) {
+    throw DeployFailure("releases", "cannot create " + context.deployment.path.string() +
+                                        " and its releases/ and shared/ folders: " + ec.message());
   }
   std::error_code ec;
   state.live_before = state.layout->live(ec);
@@ -158,8 +210,29 @@ boost::asio::awaitable<void> prepare_release(Context& context, RunState& state) 
     }
   }
   state.git = std::make_unique<Git>(state.layout->repository(), context.base_env, *state.log,
-                                    context.stop, true);
+                                    context.stop, true, context.deployment.run_as);
   co_await state.git->ensure_store();
+}
+
+boost::asio::awaitable<std::vector<std::string>> clean_incomplete_releases(Context& context,
+                                                                           RunState& state) {
+  std::vector<std::string> removed;
+  std::string printed;
+  const std::vector<std::string> op{"clean-incomplete"};
+  const std::function<std::error_code()> direct = [&] {
+    std::error_code ec;
+    removed = state.layout->clean_incomplete("", ec);
+    return ec;
+  };
+  const std::string error = co_await layout_write(context, state, op, direct, &printed);
+  if (!context.deployment.run_as.empty()) {
+    std::istringstream lines(printed);
+    for (std::string line; std::getline(lines, line);) {
+      if (common::valid_release_name(line)) removed.push_back(line);
+    }
+  }
+  if (!error.empty()) state.log->note("cleaning up releases/: " + error);
+  co_return removed;
 }
 
 std::string name_new_release(const RunState& state) {
@@ -180,8 +253,12 @@ boost::asio::awaitable<void> build_release(Context& context, RunState& state,
   RunLog& log = *state.log;
   const auto& deployment = context.deployment;
   const auto dir = state.layout->release(state.release);
-  if (auto ec = state.layout->create_release(state.release)) {
-    throw disk_failure(ec, "releases", "cannot create " + dir.string() + ": " + ec.message());
+  const std::vector<std::string> create_op{"create-release", state.release};
+  const std::function<std::error_code()> create = [&] {
+    return state.layout->create_release(state.release);
+  };
+  if (auto error = co_await layout_write(context, state, create_op, create); !error.empty()) {
+    throw DeployFailure("releases", "cannot create " + dir.string() + ": " + error);
   }
   state.built = true;
   co_await record_release(context, state, state.release, state.push().after,
@@ -189,9 +266,15 @@ boost::asio::awaitable<void> build_release(Context& context, RunState& state,
   log.note("release " + state.release + ": building " + state.push().after + " in " + dir.string());
   co_await state.git->checkout_into(state.push().after, dir);
   co_await reuse_folders(context, state);
-  if (auto ec = state.layout->link_shared(state.release, deployment.releases->shared)) {
-    throw disk_failure(ec, "releases",
-                       "cannot link the shared entries into " + dir.string() + ": " + ec.message());
+  std::vector<std::string> link_op{"link-shared", state.release};
+  link_op.insert(link_op.end(), deployment.releases->shared.begin(),
+                 deployment.releases->shared.end());
+  const std::function<std::error_code()> link = [&] {
+    return state.layout->link_shared(state.release, deployment.releases->shared);
+  };
+  if (auto error = co_await layout_write(context, state, link_op, link); !error.empty()) {
+    throw DeployFailure("releases",
+                        "cannot link the shared entries into " + dir.string() + ": " + error);
   }
   if (!deployment.releases->shared.empty()) {
     log.note(std::to_string(deployment.releases->shared.size()) + " shared entr" +
@@ -205,9 +288,14 @@ boost::asio::awaitable<void> build_release(Context& context, RunState& state,
     PreflightInput preflight{deployment, vars, context.base_env, dir};
     co_await run_preflight(preflight, log, context.stop);
   }
-  if (auto ec = state.layout->mark_complete(state.release, state.push().after)) {
-    throw disk_failure(ec, "releases",
-                       "cannot write " + (dir / "REVISION").string() + ": " + ec.message());
+  // The deployer decides what REVISION says; with run_as the user's own folder gets it through
+  // that user (the ledger keeps the same commit for the release).
+  const std::vector<std::string> mark_op{"mark-complete", state.release, state.push().after};
+  const std::function<std::error_code()> mark = [&] {
+    return state.layout->mark_complete(state.release, state.push().after);
+  };
+  if (auto error = co_await layout_write(context, state, mark_op, mark); !error.empty()) {
+    throw DeployFailure("releases", "cannot write " + (dir / "REVISION").string() + ": " + error);
   }
   co_await record_release(context, state, state.release, state.push().after,
                           ledger::ReleaseOutcome::ready);

@@ -12,6 +12,11 @@
 //   retain    after a success: all but the newest `keep` releases removed, never the live one
 //             nor the one before it
 //
+// With run_as, repo.git/, releases/ and shared/ belong to that user: git, the steps and every
+// write into those folders (a release created, shared entries linked, REVISION written, a release
+// removed) run as that user (deploy-step/layout.hpp); the deployer keeps the root folder and
+// `current`, so only it switches the live release.
+//
 // Crash contract: `current` always names a complete release (release_layout.hpp). A run killed
 // anywhere is run again from the start by the next deployer: it removes the incomplete folder
 // the killed run left and builds a fresh release; until the rerun's switch, `current` still names
@@ -22,6 +27,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/result.hpp"
 #include "deployer/context.hpp"
@@ -34,6 +40,11 @@ namespace deployer {
 /// Sets state.layout, live_before and good (reading the ledger's releases), creates the folders
 /// and the git store. Throws DeployFailure.
 boost::asio::awaitable<void> prepare_release(Context& context, RunState& state);
+
+/// Removes what interrupted runs left in releases/ (ReleaseLayout::clean_incomplete); returns
+/// the incomplete releases removed. Throws only Stopped.
+boost::asio::awaitable<std::vector<std::string>> clean_incomplete_releases(Context& context,
+                                                                           RunState& state);
 
 /// The build stage in release mode (see above). `vars` already names the new release.
 boost::asio::awaitable<void> build_release(Context& context, RunState& state,

@@ -23,6 +23,7 @@
 #include "deployer/lock.hpp"
 #include "deployer/moves.hpp"
 #include "deployer/outbox.hpp"
+#include "deployer/run_as.hpp"
 #include "queue-layout/move.hpp"
 #include "queue-layout/quarantine.hpp"
 #include "queue-layout/recover.hpp"
@@ -171,6 +172,8 @@ std::unique_ptr<StatusReporter> make_statuses(const common::Config& config,
 
 int run(const common::Config& config, const std::string& name, common::ConfigReload* reload) {
   const common::Deployment& deployment = config.deployment(name);
+  // Before anything is created: a run_as that would give steps the pipeline's powers is refused.
+  check_run_as(config, deployment, ::geteuid());
   queue_layout::Layout layout(config.state_dir);
   if (auto ec = queue_layout::ensure_layout(layout, {name})) {
     throw std::runtime_error("cannot create the state directory " + config.state_dir.string() +
@@ -190,7 +193,8 @@ int run(const common::Config& config, const std::string& name, common::ConfigRel
                   ledger,
                   stop,
                   statuses.get(),
-                  without_secrets(process_environment(), config),
+                  deployment.run_as.empty() ? without_secrets(process_environment(), config)
+                                            : run_as_base_environment(),
                   layout.queue(name),
                   layout.active(name),
                   layout.done(name),

@@ -16,12 +16,12 @@ common::Command deployment_command(const common::Deployment& deployment,
                                    std::vector<std::string> argv, std::filesystem::path cwd,
                                    std::vector<std::string> env,
                                    std::chrono::milliseconds timeout) {
-  (void)deployment;  // the user to run as will come from here
   common::Command command;
   command.argv = std::move(argv);
   command.cwd = std::move(cwd);
   command.env = std::move(env);
   command.timeout = timeout;
+  command.user = deployment.run_as;
   return command;
 }
 

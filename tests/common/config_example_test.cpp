@@ -22,9 +22,13 @@ void check_deployment(const common::Deployment& d, const std::string& branch,
   CHECK(d.repository == "ducompsoc/durhack");
   CHECK(d.branch == branch);
   CHECK(d.path == path);
+  // Steps run as the site's own user, talking to that user's PM2 daemon (docs/operations.md).
+  CHECK(d.run_as == "durhack-app");
   CHECK(d.remote == "https://github.com/ducompsoc/durhack.git");
   CHECK(d.enabled);
-  CHECK(d.env == std::map<std::string, std::string>{{"INSTANCE_NAME", instance}, {"PORT", port}});
+  CHECK(d.env == std::map<std::string, std::string>{{"INSTANCE_NAME", instance},
+                                                    {"PORT", port},
+                                                    {"PM2_HOME", "/var/www/durhack-app/.pm2"}});
 
   // Release mode: .env shared by every release, node_modules carried over unless a lockfile or a
   // package.json changed.

@@ -48,12 +48,6 @@ void must_run(const std::vector<std::string>& argv) {
 
 }  // namespace
 
-void require_root() {
-  test::require_root(
-      "it runs nginx's master, creates users, and is the root helper's caller; CI runs the tests "
-      "as root");
-}
-
 Nginx::Nginx(const std::filesystem::path& dir) : dir_(dir), port_(test::free_port()) {
   std::filesystem::create_directories(conf_dir());
   std::filesystem::create_directories(webroot());
@@ -145,7 +139,8 @@ std::string Pebble::directory_url() const {
 }
 
 Setup::Setup(Acme acme) {
-  require_root();
+  // Before any folder is made: a skip ends the binary without running destructors.
+  test::require_root("it runs nginx's root master and is the root helper's caller");
   // The helper must see a root caller that did not come through sudo, even when the tests were
   // started with sudo.
   for (const char* name : {"SUDO_UID", "SUDO_GID", "SUDO_USER", "SUDO_COMMAND"}) ::unsetenv(name);

@@ -19,9 +19,6 @@
 
 namespace test::privileged {
 
-/// Ends the test with a failure naming what is missing unless it runs as root.
-void require_root();
-
 /// nginx under test. conf_dir() is included by its http block; the base server on port()
 /// serves webroot()/.well-known/acme-challenge/ for http-01.
 class Nginx {

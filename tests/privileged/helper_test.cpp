@@ -107,7 +107,15 @@ TEST_CASE("nginx-install refuses what the policy does not allow, and nothing cha
     std::filesystem::create_symlink("/etc/shadow", setup.dir() / "shadow.conf");
     check_refused(
         setup.helper({"nginx-install", "site-a", "a.conf", (setup.dir() / "shadow.conf").string()}),
-        "is a symbolic link");
+        "is or passes through a symbolic link");
+  }
+  SECTION("a path through a symlinked folder") {
+    std::filesystem::create_directories(setup.dir() / "real");
+    test::write_file(setup.dir() / "real" / "a.conf", site(port, "a"));
+    std::filesystem::create_directory_symlink(setup.dir() / "real", setup.dir() / "linked");
+    check_refused(setup.helper({"nginx-install", "site-a", "a.conf",
+                                (setup.dir() / "linked" / "a.conf").string()}),
+                  "is or passes through a symbolic link");
   }
   SECTION("a folder, not a file") {
     check_refused(setup.helper({"nginx-install", "site-a", "a.conf", setup.dir().string()}),
