@@ -295,7 +295,7 @@ boost::asio::awaitable<bool> prepare(Context& context, RunState& state) {
   if (webhook && deployment.wait_for_checks) {
     if (auto reason = co_await wait_for_checks(context, *state.log, state.name, push)) {
       co_await skip_entry(context, *state.log, state.name, push, ledger::QueueState::superseded,
-                          *reason);
+                          *reason, *reason);
       co_return false;
     }
   }

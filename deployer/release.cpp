@@ -139,13 +139,6 @@ boost::asio::awaitable<void> reuse_folders(Context& context, RunState& state) {
   }
 }
 
-// A full or failing disk (ENOSPC, EDQUOT, EIO) may pass: worth an automatic retry (retry.hpp).
-DeployFailure disk_failure(const std::error_code& ec, std::string stage, std::string reason) {
-  DeployFailure failure(std::move(stage), std::move(reason));
-  failure.transient = transient_disk_error(ec);
-  return failure;
-}
-
 }  // namespace
 
 boost::asio::awaitable<void> run_activate(Context& context, RunState& state, const DeployVars& vars,

@@ -137,7 +137,9 @@ boost::asio::awaitable<std::optional<std::string>> wait_for_checks(Context& cont
     if (auto now_queued = queued(context); now_queued != seen_queue) {
       seen_queue = std::move(now_queued);
       if (deployment.coalesce) {
-        if (auto reason = co_await superseding_push(context, log, entry, push)) co_return reason;
+        if (auto superseded = co_await superseding_push(context, log, entry, push)) {
+          co_return superseded->reason;
+        }
       }
     }
     // A check webhook arrived: look now instead of at the next poll.
