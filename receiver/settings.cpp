@@ -25,7 +25,9 @@ Settings make_settings(const common::Config& config) {
   Settings settings;
   settings.instance = config.instance;
   bool default_needed = false;
-  for (const auto& [name, deployment] : config.deployments) {
+  for (const auto& named : config.deployments) {
+    // Not a structured binding: clang (the fuzz build) refuses to capture one in a lambda.
+    const common::Deployment& deployment = named.second;
     if (deployment.webhook_secrets.empty()) {
       default_needed = true;
       continue;
@@ -40,7 +42,7 @@ Settings make_settings(const common::Config& config) {
           {deployment.repository,
            common::read_secrets(common::webhook_secret_sources(config, deployment.repository))});
     } catch (const common::SecretError& e) {
-      throw common::SecretError("deployments." + name + ".webhook_secrets: " + e.what());
+      throw common::SecretError("deployments." + named.first + ".webhook_secrets: " + e.what());
     }
   }
   if (default_needed) {
