@@ -39,6 +39,12 @@ Config load_config_for(const StandardOptions& options) {
   return load_config(config_path_for(options));
 }
 
+Config load_program_config(const StandardOptions& options) {
+  Config config = load_config_for(options);
+  refuse_root_unless_allowed(config);
+  return config;
+}
+
 void refuse_root_unless_allowed(const Config& config) {
   if (::geteuid() != 0 || config.allow_root) return;
   const char* env = std::getenv("DEPLOY_ALLOW_ROOT");

@@ -4,18 +4,12 @@
 //
 //   int main(int argc, char** argv) {
 //     common::StandardOptions options;
-//     std::string deployment;
-//     return common::run_main("deployer", argc, argv,
+//     return common::run_main("receiver", argc, argv,
 //         [&](CLI::App& app) {
-//           app.description("Deploys the entries of one deployment's queue");
+//           app.description("Receives GitHub webhooks");
 //           common::add_standard_options(app, options);
-//           app.add_option("--deployment", deployment, "deployment to run")->required();
 //         },
-//         [&] {
-//           const common::Config config = common::load_config_for(options);
-//           common::refuse_root_unless_allowed(config);
-//           return deployer::run(config, deployment);
-//         });
+//         [&] { return receiver::run(common::load_program_config(options)); });
 //   }
 //
 // run_main names the program in log lines, builds the CLI::App (with fallthrough, so options of
@@ -55,6 +49,10 @@ Config load_config_for(const StandardOptions& options);
 /// and neither config.allow_root nor the environment variable DEPLOY_ALLOW_ROOT=1 allows it,
 /// throws std::runtime_error saying so.
 void refuse_root_unless_allowed(const Config& config);
+
+/// What a long-running program loads at start and again on SIGHUP: load_config_for(options),
+/// then refuse_root_unless_allowed. Throws ConfigError or std::runtime_error.
+Config load_program_config(const StandardOptions& options);
 
 /// The exit status of a command line the program cannot parse.
 inline constexpr int kUsageError = 2;
