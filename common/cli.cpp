@@ -39,6 +39,12 @@ Config load_config_for(const StandardOptions& options) {
   return load_config(config_path_for(options));
 }
 
+Config load_program_config(const StandardOptions& options) {
+  Config config = load_config_for(options);
+  refuse_root_unless_allowed(config);
+  return config;
+}
+
 void refuse_root_unless_allowed(const Config& config) {
   if (::geteuid() != 0 || config.allow_root) return;
   const char* env = std::getenv("DEPLOY_ALLOW_ROOT");
@@ -65,6 +71,9 @@ int run_main(std::string_view program, int argc, char** argv,
       return kUsageError;
     }
     return body();
+  } catch (const UsageError& e) {
+    print_error(program, std::string(e.what()) + " (see --help)");
+    return kUsageError;
   } catch (const std::exception& e) {
     print_error(program, e.what());
   } catch (...) {

@@ -29,18 +29,36 @@ void check_with(const ConfigNode& node, const Result<void>& check) {
   if (!check.ok()) node.fail(check.error().message);
 }
 
+std::vector<SecretSource> read_secret_list(const ConfigNode& list) {
+  if (!list.json().is_array() || list.json().empty()) {
+    list.fail("must be a non-empty array of sources ({\"env\": ...} or {\"file\": ...})");
+  }
+  std::vector<SecretSource> out;
+  for (std::size_t i = 0; i < list.json().size(); ++i) out.push_back(list.element(i).as_source());
+  return out;
+}
+
 std::vector<SecretSource> read_secrets(const ConfigNode& root, Config& config) {
   if (!root.has("secrets")) return config.webhook_secrets;
   const auto secrets = root.child("secrets");
   secrets.require_object();
   secrets.check_keys({"webhook"});
   if (!secrets.has("webhook")) return config.webhook_secrets;
-  const auto list = secrets.child("webhook");
-  if (!list.json().is_array() || list.json().empty()) {
-    list.fail("must be a non-empty array of sources ({\"env\": ...} or {\"file\": ...})");
+  return read_secret_list(secrets.child("webhook"));
+}
+
+std::vector<std::string> read_cidrs(const ConfigNode& node, std::string_view key) {
+  std::vector<std::string> out;
+  if (!node.has(key)) return out;
+  const auto list = node.child(key);
+  if (!list.json().is_array()) list.fail("must be an array of CIDR strings");
+  for (std::size_t i = 0; i < list.json().size(); ++i) {
+    const auto item = list.element(i);
+    auto text = item.as_nonempty_string();
+    auto cidr = parse_cidr(text);
+    if (!cidr.ok()) item.fail(cidr.error().message);
+    out.push_back(std::move(text));
   }
-  std::vector<SecretSource> out;
-  for (std::size_t i = 0; i < list.json().size(); ++i) out.push_back(list.element(i).as_source());
   return out;
 }
 
@@ -89,7 +107,9 @@ void read_github(const ConfigNode& root, GitHubSettings& github) {
   if (!root.has("github")) return;
   const auto node = root.child("github");
   node.require_object();
-  node.check_keys({"api_url", "token"});
+  node.check_keys({"api_url", "token", "checks_poll_s", "deployments", "commit_statuses"});
+  github.deployments = node.boolean("deployments", true);
+  github.commit_statuses = node.boolean("commit_statuses", true);
   if (node.has("api_url")) {
     const auto url = node.child("api_url");
     auto text = url.as_nonempty_string();
@@ -112,14 +132,28 @@ void read_github(const ConfigNode& root, GitHubSettings& github) {
     github.api_url = std::move(text);
   }
   if (node.has("token")) github.token = node.child("token").as_source();
+  // At most 30 s: webhooks can be lost, and the poll is what notices checks then.
+  github.checks_poll_s =
+      static_cast<std::uint32_t>(node.integer("checks_poll_s", github.checks_poll_s, 1, 30));
 }
 
 void read_receiver(const ConfigNode& root, ReceiverSettings& receiver) {
+  // No separate per-address cap unless one is set: behind a proxy every connection has the same
+  // peer, and the slow-client and load tests come from one address too.
+  receiver.max_connections_per_ip = receiver.max_connections;
   if (!root.has("receiver")) return;
   const auto node = root.child("receiver");
   node.require_object();
+  if (node.has("trusted_proxy_hops")) {
+    // Counting hops trusted X-Forwarded-For from any peer that connected directly.
+    node.child("trusted_proxy_hops")
+        .fail(
+            "was replaced by receiver.trusted_proxies (the CIDRs of the proxies whose "
+            "X-Forwarded-For is believed, e.g. [\"127.0.0.1/32\"] for a local nginx)");
+  }
   node.check_keys({"body_limit_bytes", "header_limit_bytes", "read_timeout_s", "idle_timeout_s",
-                   "max_connections", "publish_threads", "allow_cidrs", "trusted_proxy_hops"});
+                   "max_connections", "max_connections_per_ip", "max_buffered_bytes",
+                   "publish_threads", "allow_cidrs", "trusted_proxies"});
   auto u32 = [&](std::string_view key, std::uint32_t fallback, std::int64_t min, std::int64_t max) {
     return static_cast<std::uint32_t>(node.integer(key, fallback, min, max));
   };
@@ -132,19 +166,13 @@ void read_receiver(const ConfigNode& root, ReceiverSettings& receiver) {
   receiver.idle_timeout_s = u32("idle_timeout_s", receiver.idle_timeout_s, 1, 86400);
   receiver.max_connections = u32("max_connections", receiver.max_connections, 1, 100000);
   receiver.publish_threads = u32("publish_threads", receiver.publish_threads, 1, 256);
-  receiver.trusted_proxy_hops = u32("trusted_proxy_hops", receiver.trusted_proxy_hops, 0, 16);
-  if (node.has("allow_cidrs")) {
-    const auto list = node.child("allow_cidrs");
-    if (!list.json().is_array()) list.fail("must be an array of CIDR strings");
-    receiver.allow_cidrs.clear();
-    for (std::size_t i = 0; i < list.json().size(); ++i) {
-      const auto item = list.element(i);
-      auto text = item.as_nonempty_string();
-      auto cidr = parse_cidr(text);
-      if (!cidr.ok()) item.fail(cidr.error().message);
-      receiver.allow_cidrs.push_back(std::move(text));
-    }
-  }
+  receiver.max_connections_per_ip =
+      u32("max_connections_per_ip", receiver.max_connections, 1, 100000);
+  receiver.max_buffered_bytes = static_cast<std::uint64_t>(
+      node.integer("max_buffered_bytes", static_cast<std::int64_t>(receiver.max_buffered_bytes),
+                   1 << 20, std::int64_t{1} << 40));
+  receiver.allow_cidrs = read_cidrs(node, "allow_cidrs");
+  receiver.trusted_proxies = read_cidrs(node, "trusted_proxies");
 }
 
 void read_router(const ConfigNode& root, RouterSettings& router) {
@@ -425,6 +453,60 @@ void read_release_mode(const ConfigNode& node, Deployment& deployment) {
   }
 }
 
+CheckWait read_check_wait(const ConfigNode& node) {
+  CheckWait wait;
+  if (node.json().is_string()) {
+    if (node.as_string() != "all") node.fail("must be \"all\" or an array of check names");
+    wait.all = true;
+    return wait;
+  }
+  if (!node.json().is_array()) node.fail("must be \"all\" or an array of check names");
+  wait.names = node.as_string_array(false);
+  return wait;
+}
+
+RetrySettings read_retry(const ConfigNode& node) {
+  node.require_object();
+  node.check_keys({"attempts", "backoff_s", "exit_codes"});
+  RetrySettings retry;
+  retry.attempts = static_cast<std::uint32_t>(node.integer("attempts", retry.attempts, 1, 10));
+  retry.backoff_s = static_cast<std::uint32_t>(node.integer("backoff_s", retry.backoff_s, 1, 3600));
+  if (node.has("exit_codes")) {
+    const auto codes = node.child("exit_codes");
+    if (!codes.json().is_array()) codes.fail("must be an array of exit codes (1-255)");
+    for (std::size_t i = 0; i < codes.json().size(); ++i) {
+      retry.exit_codes.push_back(static_cast<int>(codes.element(i).as_integer(1, 255)));
+    }
+  }
+  return retry;
+}
+
+// "environment" and "environment_url": what GitHub deployments show (docs/github.md).
+void read_environment(const ConfigNode& node, Deployment& deployment) {
+  deployment.environment = deployment.name;
+  if (node.has("environment")) {
+    const auto environment = node.child("environment");
+    deployment.environment = environment.as_nonempty_string();
+    if (deployment.environment.size() > 255) environment.fail("must be at most 255 characters");
+    for (char c : deployment.environment) {
+      if (static_cast<unsigned char>(c) < ' ' || c == 0x7f) {
+        environment.fail("must not contain control characters");
+      }
+    }
+  }
+  if (node.has("environment_url")) {
+    const auto url = node.child("environment_url");
+    deployment.environment_url = url.as_nonempty_string();
+    if (!deployment.environment_url.starts_with("https://") &&
+        !deployment.environment_url.starts_with("http://")) {
+      url.fail("must start with https:// or http://");
+    }
+    for (char c : deployment.environment_url) {
+      if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) url.fail("must not contain spaces");
+    }
+  }
+}
+
 // A system user name as Debian's adduser accepts it by default; it reaches sudo's argv.
 bool valid_user_name(const std::string& name) {
   if (name.empty() || name.size() > 32) return false;
@@ -520,7 +602,10 @@ Deployment read_deployment(const ConfigNode& node, const std::string& name) {
   node.require_object();
   node.check_keys({"repository", "branch", "path", "enabled", "remote", "coalesce", "tags",
                    "deletions", "env", "steps", "releases", "preflight", "activate", "health_check",
-                   "paths", "ignore_paths", "run_as", "nginx", "certificates"});
+                   "paths", "ignore_paths", "retry", "wait_for_checks",
+                   "wait_for_checks_timeout_s", "environment", "environment_url",
+                   "webhook_secrets", "run_as",
+                   "nginx", "certificates"});
   Deployment deployment;
   deployment.name = name;
   const auto repository = node.child("repository");
@@ -539,6 +624,14 @@ Deployment read_deployment(const ConfigNode& node, const std::string& name) {
   if (node.has("ignore_paths")) {
     deployment.ignore_paths = node.child("ignore_paths").as_string_array(false);
   }
+  if (node.has("retry")) deployment.retry = read_retry(node.child("retry"));
+  if (node.has("wait_for_checks")) {
+    deployment.wait_for_checks = read_check_wait(node.child("wait_for_checks"));
+    deployment.wait_for_checks->timeout =
+        std::chrono::seconds(node.integer("wait_for_checks_timeout_s", 3600, 1, 7 * 86400));
+  } else if (node.has("wait_for_checks_timeout_s")) {
+    node.child("wait_for_checks_timeout_s").fail("requires \"wait_for_checks\"");
+  }
   if (node.has("run_as")) {
     const auto run_as = node.child("run_as");
     deployment.run_as = run_as.as_string();
@@ -547,11 +640,15 @@ Deployment read_deployment(const ConfigNode& node, const std::string& name) {
     }
   }
   if (node.has("env")) deployment.env = node.child("env").as_env_map();
+  if (node.has("webhook_secrets")) {
+    deployment.webhook_secrets = read_secret_list(node.child("webhook_secrets"));
+  }
   std::set<std::string> names;
   deployment.steps = read_steps(node.child("steps"), names);
   read_release_mode(node, deployment);
   if (node.has("activate")) deployment.activate = read_steps(node.child("activate"), names);
   read_site(node, deployment);
+  read_environment(node, deployment);
   return deployment;
 }
 

@@ -57,6 +57,10 @@ struct ListenSettings {
 struct GitHubSettings {
   std::string api_url = "https://api.github.com";  ///< http:// or https://, no trailing '/'
   SecretSource token = SecretSource::from_env("GITHUB_TOKEN");
+  /// How often a push waiting for its checks asks GitHub again (wait_for_checks), 1-30 s.
+  std::uint32_t checks_poll_s = 30;
+  bool deployments = true;      ///< GitHub deployments and their statuses (docs/github.md)
+  bool commit_statuses = true;  ///< the commit status deploy/<deployment>
 };
 
 struct ReceiverSettings {
@@ -65,9 +69,15 @@ struct ReceiverSettings {
   std::uint32_t read_timeout_s = 10;
   std::uint32_t idle_timeout_s = 60;
   std::uint32_t max_connections = 512;
+  /// Per source address, trusted proxies exempt; when the key is unset, load_config() makes it
+  /// max_connections (no separate cap).
+  std::uint32_t max_connections_per_ip = 512;
+  std::uint64_t max_buffered_bytes = 64 << 20;  ///< request bodies held in memory at once
   std::uint32_t publish_threads = 8;
   std::vector<std::string> allow_cidrs;  ///< validated by parse_cidr (cidr.hpp); empty = allow all
-  std::uint32_t trusted_proxy_hops = 0;
+  /// Peers whose X-Forwarded-For is believed (validated by parse_cidr); empty = the header is
+  /// ignored and the socket's peer is the client.
+  std::vector<std::string> trusted_proxies;
 
   std::chrono::seconds read_timeout() const { return std::chrono::seconds(read_timeout_s); }
   std::chrono::seconds idle_timeout() const { return std::chrono::seconds(idle_timeout_s); }
@@ -158,6 +168,22 @@ struct HealthCheck {
   PollSettings poll;
 };
 
+/// "retry": automatic retries of runs that failed for a transient reason (docs/deployer.md
+/// "Automatic retries"). Absent = never retried automatically.
+struct RetrySettings {
+  std::uint32_t attempts = 3;    ///< retries after the first run, 1-10
+  std::uint32_t backoff_s = 30;  ///< the wait before the first retry; doubled for each next one
+  std::vector<int> exit_codes;   ///< step exit codes that mean "try again" (1-255)
+};
+
+/// "wait_for_checks": a webhook push deploys only once its commit's checks passed
+/// (docs/github.md "Deploy after CI passes").
+struct CheckWait {
+  bool all = false;                    ///< "all": every check run and status context reported
+  std::vector<std::string> names;      ///< else these check run names or status contexts
+  std::chrono::seconds timeout{3600};  ///< wait_for_checks_timeout_s
+};
+
 struct Deployment {
   std::string name;            ///< valid_deployment_name
   std::string repository;      ///< valid_repository, "owner/name"
@@ -175,6 +201,8 @@ struct Deployment {
   /// `paths` is empty). Both empty: no filter.
   std::vector<std::string> paths;
   std::vector<std::string> ignore_paths;
+  std::optional<RetrySettings> retry;
+  std::optional<CheckWait> wait_for_checks;
   /// A user name: every step, git call, preflight and activate step runs as that user through
   /// sudo and deploy-step (docs/operations.md). Empty: as the deployer's own user.
   std::string run_as;
@@ -185,6 +213,11 @@ struct Deployment {
   std::optional<Preflight> preflight;
   std::vector<Step> activate;  ///< run in path/current after the switch; names unique with steps
   std::optional<HealthCheck> health_check;
+  std::string environment;      ///< GitHub deployments' environment; default: the name
+  std::string environment_url;  ///< "" = none; else http(s)://...
+  /// Secrets a delivery naming this repository must be signed with (every deployment of the
+  /// repository contributes); empty = the default secrets.webhook.
+  std::vector<SecretSource> webhook_secrets;
   /// "nginx": the site file `site` (a path in the repository) installed as the nginx site `name`
   /// through deploy-privileged at activation (deployer/site.hpp).
   struct NginxSite {

@@ -77,11 +77,29 @@ nlohmann::json deployment_json(const Deployment& deployment) {
       {"deletions", deployment.deletions},
       {"env", deployment.env},
       {"steps", steps_json(deployment.steps)},
+      {"environment", deployment.environment},
   };
   // Absent when empty: an empty list is not a valid value (and means no filter).
   if (!deployment.paths.empty()) out["paths"] = deployment.paths;
   if (!deployment.ignore_paths.empty()) out["ignore_paths"] = deployment.ignore_paths;
+  if (deployment.retry) {
+    out["retry"] = {{"attempts", deployment.retry->attempts},
+                    {"backoff_s", deployment.retry->backoff_s},
+                    {"exit_codes", deployment.retry->exit_codes}};
+  }
+  if (deployment.wait_for_checks) {
+    out["wait_for_checks"] = deployment.wait_for_checks->all
+                                 ? nlohmann::json("all")
+                                 : nlohmann::json(deployment.wait_for_checks->names);
+    out["wait_for_checks_timeout_s"] = deployment.wait_for_checks->timeout.count();
+  }
+  if (!deployment.environment_url.empty()) out["environment_url"] = deployment.environment_url;
   add_release_mode(out, deployment);
+  if (!deployment.webhook_secrets.empty()) {
+    nlohmann::json secrets = nlohmann::json::array();
+    for (const auto& source : deployment.webhook_secrets) secrets.push_back(source_json(source));
+    out["webhook_secrets"] = std::move(secrets);
+  }
   if (!deployment.run_as.empty()) out["run_as"] = deployment.run_as;
   if (deployment.nginx) {
     out["nginx"] = {{"site", deployment.nginx->site}, {"name", deployment.nginx->name}};
@@ -127,16 +145,23 @@ nlohmann::json to_json_masked(const Config& config) {
       {"privileged_command", config.privileged_command},
       {"secrets", {{"webhook", std::move(secrets)}}},
       {"database", {{"url", source_json(config.database_url)}}},
-      {"github", {{"api_url", config.github.api_url}, {"token", source_json(config.github.token)}}},
+      {"github",
+       {{"api_url", config.github.api_url},
+        {"token", source_json(config.github.token)},
+        {"checks_poll_s", config.github.checks_poll_s},
+        {"deployments", config.github.deployments},
+        {"commit_statuses", config.github.commit_statuses}}},
       {"receiver",
        {{"body_limit_bytes", r.body_limit_bytes},
         {"header_limit_bytes", r.header_limit_bytes},
         {"read_timeout_s", r.read_timeout_s},
         {"idle_timeout_s", r.idle_timeout_s},
         {"max_connections", r.max_connections},
+        {"max_connections_per_ip", r.max_connections_per_ip},
+        {"max_buffered_bytes", r.max_buffered_bytes},
         {"publish_threads", r.publish_threads},
         {"allow_cidrs", r.allow_cidrs},
-        {"trusted_proxy_hops", r.trusted_proxy_hops}}},
+        {"trusted_proxies", r.trusted_proxies}}},
       {"router", {{"settle_ms", config.router.settle_ms}, {"rescan_s", config.router.rescan_s}}},
       {"retention",
        {{"done_max_age_days", config.retention.done_max_age_days},

@@ -1,4 +1,4 @@
-// entry.hpp: the entry file (design.md "The entry file") and the push payload inside it.
+// entry.hpp: the entry file (docs/receiver.md "What is written") and the push payload inside it.
 //
 //   {"id":"72d3...","event":"push","received_at":"2026-...Z","hook_id":"123456","payload":{...}}
 //
@@ -10,6 +10,8 @@
 // These functions only build and read text: publishing it durably is queue-layout's job.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +31,13 @@ struct EntryMeta {
 
 /// The deepest nesting parse_entry accepts, counting the entry object itself.
 inline constexpr std::size_t max_entry_depth = 512;
+
+/// The largest entry file any reader accepts (router, deployer, deployctl): the receiver's body
+/// limit (receiver.body_limit_bytes, the payload) plus 64 KiB of room for the envelope (id,
+/// event, received_at, hook_id).
+constexpr std::size_t max_entry_bytes(std::uint64_t body_limit_bytes) {
+  return static_cast<std::size_t>(body_limit_bytes) + 64 * 1024;
+}
 
 /// The entry's JSON text followed by "\n". `payload_json` must be a JSON object (the caller
 /// checked it, e.g. with parse_json); it is copied verbatim. Absent optional fields are left

@@ -1,9 +1,11 @@
 // secrets.cpp: environment variables and secret files, trimmed, never echoed.
 #include "common/secrets.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "common/small_file.hpp"
+#include "common/validate.hpp"
 
 namespace common {
 namespace {
@@ -40,19 +42,33 @@ std::optional<std::string> read_secret(const SecretSource& source) {
   return value;
 }
 
-std::vector<std::string> webhook_secrets(const Config& config) {
+std::vector<std::string> read_secrets(const std::vector<SecretSource>& sources) {
   std::vector<std::string> out;
-  for (const auto& source : config.webhook_secrets) {
+  for (const auto& source : sources) {
     if (auto secret = read_secret(source)) out.push_back(std::move(*secret));
   }
   if (out.empty()) {
     std::string message;
-    for (const auto& source : config.webhook_secrets) {
-      message += (message.empty() ? "" : "; ") + not_set(source);
-    }
+    for (const auto& source : sources) message += (message.empty() ? "" : "; ") + not_set(source);
     throw SecretError(message.empty() ? "no webhook secret is configured" : message);
   }
   return out;
+}
+
+std::vector<std::string> webhook_secrets(const Config& config) {
+  return read_secrets(config.webhook_secrets);
+}
+
+std::vector<SecretSource> webhook_secret_sources(const Config& config,
+                                                 std::string_view repository) {
+  std::vector<SecretSource> out;
+  for (const auto& [name, deployment] : config.deployments) {
+    if (!same_repository(deployment.repository, repository)) continue;
+    for (const auto& source : deployment.webhook_secrets) {
+      if (std::find(out.begin(), out.end(), source) == out.end()) out.push_back(source);
+    }
+  }
+  return out.empty() ? config.webhook_secrets : out;
 }
 
 std::string database_url(const Config& config) {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/config.hpp"
@@ -29,6 +30,14 @@ std::optional<std::string> read_secret(const SecretSource& source);
 /// Every configured webhook secret that is set (rotation: several may be). Throws SecretError
 /// ("WEBHOOK_SECRET is not set") when none is set, or when a file cannot be read.
 std::vector<std::string> webhook_secrets(const Config& config);
+
+/// Every secret of `sources` that is set. Throws SecretError naming each source when none is.
+std::vector<std::string> read_secrets(const std::vector<SecretSource>& sources);
+
+/// Where the secrets of deliveries naming `repository` come from: the webhook_secrets of every
+/// deployment of that repository (compared as GitHub does, ignoring case), or secrets.webhook
+/// when none of them has its own.
+std::vector<SecretSource> webhook_secret_sources(const Config& config, std::string_view repository);
 
 /// The libpq connection string. Throws SecretError ("DATABASE_URL is not set") when missing.
 std::string database_url(const Config& config);

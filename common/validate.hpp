@@ -25,7 +25,7 @@ bool valid_delivery_id(std::string_view s);
 Result<void> check_hook_id(std::string_view s);
 bool valid_hook_id(std::string_view s);
 
-/// X-GitHub-Event: [a-z_]{1,64}.
+/// X-GitHub-Event: [a-z0-9_]{1,64}.
 Result<void> check_event_name(std::string_view s);
 bool valid_event_name(std::string_view s);
 

@@ -12,7 +12,9 @@
 #include "common/ledger/ledger.hpp"
 #include "common/secrets.hpp"
 #include "common/status_counters.hpp"
+#include "queue-layout/layout.hpp"
 #include "queue-layout/name.hpp"
+#include "queue-layout/scan.hpp"
 
 namespace dashboard {
 namespace {
@@ -37,6 +39,12 @@ MetricsSnapshot gather_metrics(const common::Config& config) {
   }
   snapshot.webhooks =
       common::StatusCounters::read(common::receiver_counters_file(config.state_dir));
+  const queue_layout::Layout layout(config.state_dir);
+  for (const auto& d : snapshot.report.deployments) {
+    queue_layout::Listing outbox;
+    queue_layout::list_entries(layout.outbox(d.name), outbox);  // none yet: an empty listing
+    snapshot.notifications_pending[d.name] = outbox.entries.size();
+  }
   return snapshot;
 }
 
@@ -72,6 +80,10 @@ std::string render_metrics(const MetricsSnapshot& snapshot) {
                         .Name("deploy_ledger_up")
                         .Help("1 when the ledger answered this scrape")
                         .Register(registry);
+  auto& notifications = BuildGauge()
+                            .Name("deploy_notifications_pending")
+                            .Help("Notifications waiting in a deployment's outbox to be sent")
+                            .Register(registry);
   auto& webhooks = BuildCounter()
                        .Name("deploy_webhooks_received_total")
                        .Help("Webhook requests the receiver answered, by HTTP status")
@@ -126,6 +138,9 @@ std::string render_metrics(const MetricsSnapshot& snapshot) {
       }
       rollbacks.Add({{"deployment", d.name}}).Increment(rolled_back);
     }
+  }
+  for (const auto& [deployment, n] : snapshot.notifications_pending) {
+    notifications.Add({{"deployment", deployment}}).Set(static_cast<double>(n));
   }
   for (const auto& [status, n] : snapshot.webhooks) {
     webhooks.Add({{"status", std::to_string(status)}}).Increment(static_cast<double>(n));

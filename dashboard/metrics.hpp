@@ -12,6 +12,7 @@
 //   deploy_rollbacks_total{deployment}          operator runs of a commit older than the one live
 //   deploy_ledger_up                            1 when the ledger answered this scrape
 //   deploy_webhooks_received_total{status}      the receiver's answers by HTTP status
+//   deploy_notifications_pending{deployment}    notifications in outbox/<deployment>/ not yet sent
 #pragma once
 
 #include <chrono>
@@ -31,6 +32,7 @@ struct MetricsSnapshot {
   deployctl::StatusReport report;
   std::optional<ledger::RunStatistics> statistics;  ///< absent when the ledger is down
   std::map<unsigned, std::uint64_t> webhooks;       ///< HTTP status -> answers
+  std::map<std::string, std::size_t> notifications_pending;  ///< deployment -> outbox files
   std::chrono::system_clock::time_point now{};
 };
 

@@ -32,7 +32,7 @@ constexpr std::size_t kSmallFile = 1 << 20;
 constexpr std::uint64_t kFollowChunk = 65536;
 
 std::size_t entry_limit(const common::Config& config) {
-  return config.receiver.body_limit_bytes + 65536;
+  return common::max_entry_bytes(config.receiver.body_limit_bytes);
 }
 
 // Reads at most `max` bytes of `file` starting at `offset` (no symbolic link followed). Returns

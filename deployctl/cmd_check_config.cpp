@@ -28,6 +28,12 @@ int run_check_config(const Context& context) {
   const common::Config config = load(context);
   std::cout << common::to_json_masked(config).dump(2) << "\n";
   for (const auto& source : config.webhook_secrets) describe_secret("webhook secret", source, true);
+  for (const auto& [name, deployment] : config.deployments) {
+    for (const auto& source : deployment.webhook_secrets) {
+      describe_secret("webhook secret of " + deployment.repository + " (deployment " + name + ")",
+                      source, true);
+    }
+  }
   describe_secret("database url", config.database_url, true);
   describe_secret("github token", config.github.token, false);
   return 0;

@@ -55,7 +55,9 @@ int run_send(const Context& context, SendOptions options) {
   }
   const common::Config config = load(context);
   const common::Deployment& deployment = find_deployment(config, options.deployment);
-  const std::vector<std::string> secrets = common::webhook_secrets(config);  // throws if unset
+  // The repository's own secrets when it has them (the receiver accepts nothing else for it).
+  const std::vector<std::string> secrets =
+      common::read_secrets(common::webhook_secret_sources(config, deployment.repository));
   const std::string sha = options.sha.empty() ? remote_tip(deployment) : options.sha;
 
   TestPush push{deployment.repository,

@@ -1,7 +1,7 @@
 // commands.hpp: deployctl's subcommands. Each cmd_<name>.cpp adds one subcommand to the app;
 // when the command line selects it, its callback stores the work to do in Context::action, and
-// run_program (program.hpp) runs that action: 0 on success, one error line and 1 on failure,
-// 2 on a usage error.
+// run_program (program.hpp, on common::run_main) runs that action: 0 on success, one error line
+// and 1 on failure, 2 on a usage error.
 #pragma once
 
 #include <functional>
@@ -26,12 +26,8 @@ class Failure : public std::runtime_error {
   explicit Failure(const std::string& message) : std::runtime_error(message) {}
 };
 
-/// A command line that is wrong in a way CLI11 cannot see (a bad sha, an unknown deployment
-/// given as an argument): printed as the one error line, exit status 2.
-class UsageError : public std::runtime_error {
- public:
-  explicit UsageError(const std::string& message) : std::runtime_error(message) {}
-};
+/// A command line that is wrong in a way CLI11 cannot see: exit status 2 (common/cli.hpp).
+using UsageError = common::UsageError;
 
 /// `deployctl migrate`: applies the ledger's migrations (cmd_migrate.cpp).
 void add_migrate(CLI::App& app, Context& context);

@@ -1,32 +1,22 @@
-// program.cpp: the skeleton described in program.hpp.
+// program.cpp: the skeleton described in program.hpp, on common::run_main.
 #include "deployctl/program.hpp"
 
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "common/log.hpp"
-#include "common/write_all.hpp"
 
 namespace deployctl {
 namespace {
 
 constexpr std::string_view kProgram = "deployctl";
-
-// One line, one write(2), control characters escaped: a message built from a file name or a
-// remote's answer cannot forge a second line.
-void print_error(std::string_view message) {
-  const std::string line =
-      std::string(kProgram) + ": error: " + common::log::escape_text(message) + "\n";
-  (void)common::write_all(STDERR_FILENO, line);
-}
+constexpr std::string_view kFooter =
+    "Exit status: 0 ok, 1 error, 2 usage error. Docs: docs/replay.md, docs/operations.md";
 
 void add_commands(CLI::App& app, Context& context) {
   app.description("The deploy pipeline's operator command");
-  app.fallthrough();  // --config is accepted after the subcommand too
-  app.footer("Exit status: 0 ok, 1 error, 2 usage error. Docs: docs/replay.md, docs/operations.md");
+  app.footer(std::string(kFooter));
   common::add_standard_options(app, context.options);
   app.require_subcommand(1);
   add_status(app, context);
@@ -40,37 +30,27 @@ void add_commands(CLI::App& app, Context& context) {
   add_notify_test(app, context);
   add_migrate(app, context);
   add_hash_password(app, context);
+  // Each subcommand's --help lists --config (the root's, accepted after the subcommand through
+  // fallthrough, would not show there) and ends with the exit statuses, after its own footer.
+  for (CLI::App* command : app.get_subcommands({})) {
+    command
+        ->add_option("--config", context.options.config_path,
+                     "configuration file (default: $DEPLOYER_CONFIG, else config/deployer.json)")
+        ->type_name("FILE");
+    const std::string own = command->get_footer();
+    if (own != kFooter)
+      command->footer(own.empty() ? std::string(kFooter) : own + "\n" + std::string(kFooter));
+  }
 }
 
 }  // namespace
 
 int run_program(int argc, char** argv) {
-  common::log::set_program(kProgram);
   if (std::getenv("DEPLOY_LOG_LEVEL") == nullptr) common::log::set_level(common::log::Level::error);
-  try {
-    Context context;
-    CLI::App app{"", std::string(kProgram)};
-    add_commands(app, context);
-    try {
-      app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-      // --help and --version arrive as "errors" with exit code 0: print them normally.
-      if (e.get_exit_code() == 0) return app.exit(e);
-      print_error(std::string(e.what()) + " (see --help)");
-      return 2;
-    }
-    try {
-      return context.action();
-    } catch (const UsageError& e) {
-      print_error(std::string(e.what()) + " (see --help)");
-      return 2;
-    }
-  } catch (const std::exception& e) {
-    print_error(e.what());
-  } catch (...) {
-    print_error("unexpected exception");
-  }
-  return 1;
+  Context context;
+  return common::run_main(
+      kProgram, argc, argv, [&context](CLI::App& app) { add_commands(app, context); },
+      [&context] { return context.action(); });
 }
 
 }  // namespace deployctl

@@ -1,6 +1,6 @@
 // program.hpp: deployctl's command-line skeleton (exit statuses and the one error line).
 //
-// Like common::run_main, but with the exit statuses an operator's command promises:
+// common::run_main with every subcommand added; the exit statuses an operator's command promises:
 //   0  success (and --help, --version);
 //   1  the command failed: one line "deployctl: error: <what>" on stderr;
 //   2  the command line is wrong (unknown option, missing argument, an argument that fails its

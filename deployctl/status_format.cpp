@@ -50,7 +50,32 @@ json active_json(const std::optional<ActiveEntry>& active, Time now) {
       {"since", active->since ? json(common::utc_timestamp_ms(*active->since)) : json(nullptr)},
       {"seconds", active->since ? json(age(*active->since, now).count()) : json(nullptr)},
       {"run_id", active->run_id ? json(*active->run_id) : json(nullptr)},
+      {"state", active->state.empty() ? json(nullptr) : json(active->state)},
+      {"attempt", active->attempt},
+      {"reason", active->reason.empty() ? json(nullptr) : json(active->reason)},
+      {"next_attempt_at", active->next_attempt_at
+                              ? json(common::utc_timestamp_ms(*active->next_attempt_at))
+                              : json(nullptr)},
+      {"checks_deadline", active->checks_deadline
+                              ? json(common::utc_timestamp_ms(*active->checks_deadline))
+                              : json(nullptr)},
   };
+}
+
+// The second line of "active:" while the entry waits (docs/operations.md).
+std::string waiting_line(const ActiveEntry& active, Time now) {
+  if (active.state == "retrying" && active.next_attempt_at) {
+    return "retrying: attempt " + std::to_string(active.attempt) + " at " +
+           common::utc_timestamp_ms(*active.next_attempt_at) + " (in " +
+           human_duration(age(now, *active.next_attempt_at)) + "); last error: " + active.reason;
+  }
+  if (active.state == "waiting") {
+    return active.reason +
+           (active.checks_deadline
+                ? " (gives up at " + common::utc_timestamp_ms(*active.checks_deadline) + ")"
+                : std::string());
+  }
+  return "";
 }
 
 std::string run_line(const std::optional<ledger::Run>& run, Time now, bool with_error,
@@ -134,6 +159,9 @@ std::string to_text(const StatusReport& report) {
       out << d.active->entry;
       if (!d.active->sha.empty()) out << " (" << short_sha(d.active->sha) << ")";
       if (d.active->since) out << " for " << human_duration(age(*d.active->since, now));
+      if (const auto line = waiting_line(*d.active, now); !line.empty()) {
+        out << "\n                " << line;
+      }
     } else {
       out << "none";
     }

@@ -132,6 +132,16 @@ void read_ledger(const common::Config& config, StatusReport& report) {
       deployment.last_skipped = std::move(history.last_skipped);
       deployment.recent = std::move(history.recent);
       if (!deployment.active) continue;
+      if (const auto item = ledger.queue_item(deployment.name, deployment.active->entry)) {
+        deployment.active->state = std::string(ledger::to_string(item->state));
+        deployment.active->attempt = item->attempt;
+        deployment.active->next_attempt_at = item->next_attempt_at;
+        deployment.active->checks_deadline = item->checks_deadline;
+        if (item->state == ledger::QueueState::waiting ||
+            item->state == ledger::QueueState::retrying) {
+          deployment.active->reason = item->reason;
+        }
+      }
       for (const auto& run : deployment.recent) {
         if (run.entry_name == deployment.active->entry && !run.finished_at) {
           deployment.active->since = run.started_at;
@@ -169,8 +179,7 @@ StatusReport gather_status(const common::Config& config) {
   const auto inbox = list(layout.inbox(), report.notes);
   report.inbox = inbox.entries.size() + inbox.strays.size();
   report.rejected = count_rejected(layout.rejected(), report.notes);
-  // An entry is the webhook body plus a little: bound what is read to show an active entry.
-  const std::size_t max_bytes = config.receiver.body_limit_bytes + 65536;
+  const std::size_t max_bytes = common::max_entry_bytes(config.receiver.body_limit_bytes);
   for (const auto& [name, deployment] : config.deployments) {
     report.deployments.push_back(read_folders(layout, deployment, max_bytes, report.notes));
   }

@@ -32,6 +32,13 @@ struct ActiveEntry {
   /// When its run started (the ledger), else when it was moved into active/ (the file's ctime).
   std::optional<Time> since;
   std::optional<ledger::RunId> run_id;  ///< its unfinished run in the ledger, when reachable
+  /// The ledger's state of its queue item ("running", "waiting" for checks, "retrying" after a
+  /// transient failure); empty when the ledger is not reachable.
+  std::string state;
+  std::string reason;  ///< waiting: "waiting for checks: a, b"; retrying: the last error
+  int attempt = 1;     ///< 2, 3, ... after automatic retries
+  std::optional<Time> next_attempt_at;  ///< retrying: when the next attempt runs
+  std::optional<Time> checks_deadline;  ///< waiting: when the wait for checks gives up
 };
 
 /// A release-mode deployment's releases, read from its folders (common/release_layout.hpp).

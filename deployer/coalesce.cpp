@@ -10,6 +10,7 @@
 
 #include "deployer/deploy.hpp"
 #include "deployer/git.hpp"
+#include "deployer/github_deploy.hpp"
 #include "deployer/intake.hpp"
 #include "deployer/moves.hpp"
 #include "deployer/run_log.hpp"
@@ -142,9 +143,9 @@ std::string superseded_reason(const Waiting& by) {
 
 }  // namespace
 
-boost::asio::awaitable<std::optional<std::string>> superseding_push(Context& context, RunLog& log,
-                                                                    const std::string& entry,
-                                                                    const common::Push& push) {
+boost::asio::awaitable<std::optional<Superseded>> superseding_push(Context& context, RunLog& log,
+                                                                   const std::string& entry,
+                                                                   const common::Push& push) {
   queue_layout::Listing listing;
   if (queue_layout::list_entries(context.queue, listing)) co_return std::nullopt;
   const auto waiting = co_await waiting_pushes(context, context.queue, listing.entries);
@@ -153,7 +154,9 @@ boost::asio::awaitable<std::optional<std::string>> superseding_push(Context& con
   const Waiting self{entry, push};
   for (auto it = waiting.rbegin(); it != waiting.rend(); ++it) {
     if (it->name == entry) continue;
-    if (co_await ancestry.contains(*it, self)) co_return superseded_reason(*it);
+    if (co_await ancestry.contains(*it, self)) {
+      co_return Superseded{superseded_reason(*it), it->push.after};
+    }
   }
   co_return std::nullopt;
 }
@@ -234,15 +237,24 @@ boost::asio::awaitable<std::vector<std::string>> supersede_waiting(
   co_await move_batch(context, context.queue, context.active, pushes);
   std::vector<std::string> marked;
   std::map<std::string, std::string> reasons;
+  std::map<std::string, std::string> by_sha;
   for (auto& [keeper, names] : groups) {
     const std::string reason = superseded_reason(*keepers.at(keeper));
     const auto recorded_now = co_await with_ledger(context, "supersede", [&] {
       return context.ledger.supersede(context.deployment.name, names, reason);
     });
-    for (const auto& name : recorded_now) reasons[name] = reason;
+    for (const auto& name : recorded_now) {
+      reasons[name] = reason;
+      by_sha[name] = keepers.at(keeper)->push.after;
+    }
     marked.insert(marked.end(), recorded_now.begin(), recorded_now.end());
   }
   std::sort(marked.begin(), marked.end());
+  for (const auto& w : waiting) {
+    if (!by_sha.contains(w.name)) continue;
+    github_status(context, w.name, w.push, common::DeploymentState::error,
+                  "superseded by " + short_sha(by_sha[w.name]));
+  }
   for (const auto& name : marked) {
     // Evidence only (the ledger holds the decision): a log that cannot be written, on a full
     // disk, is skipped rather than holding up the batch.

@@ -43,11 +43,17 @@ namespace deployer {
 boost::asio::awaitable<std::vector<std::string>> supersede_waiting(
     Context& context, const std::vector<std::string>& entries);
 
-/// For `entry` (a webhook push being taken, in active/): the reason to record when a webhook
+/// Why a push is not deployed: the reason recorded, and the commit that supersedes it.
+struct Superseded {
+  std::string reason;
+  std::string by_sha;
+};
+
+/// For `entry` (a webhook push being taken, in active/): why it is superseded when a webhook
 /// push waiting in the queue contains its commit (see above), else nullopt. git's output goes to
 /// `log`. Throws Stopped.
-boost::asio::awaitable<std::optional<std::string>> superseding_push(Context& context, RunLog& log,
-                                                                    const std::string& entry,
-                                                                    const common::Push& push);
+boost::asio::awaitable<std::optional<Superseded>> superseding_push(Context& context, RunLog& log,
+                                                                   const std::string& entry,
+                                                                   const common::Push& push);
 
 }  // namespace deployer

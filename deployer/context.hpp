@@ -18,6 +18,7 @@
 
 #include "common/backoff.hpp"
 #include "common/config.hpp"
+#include "common/entry.hpp"
 #include "common/ledger/ledger.hpp"
 #include "common/log.hpp"
 #include "common/stop.hpp"
@@ -40,9 +41,13 @@ struct Context {
   std::filesystem::path done;
   std::filesystem::path failed;
   std::filesystem::path logs;
+  /// GitHub deployments are posted (github_deploy.hpp): github.deployments and a token.
+  bool github_deployments = false;
 
-  /// Largest entry file read (the receiver's body limit plus room for the envelope).
-  std::size_t max_entry_bytes() const { return config.receiver.body_limit_bytes + 65536; }
+  /// Largest entry file read (common::max_entry_bytes).
+  std::size_t max_entry_bytes() const {
+    return common::max_entry_bytes(config.receiver.body_limit_bytes);
+  }
 
   /// Posts a commit status when statuses are configured.
   void status(const std::string& sha, StatusState state, const std::string& description,

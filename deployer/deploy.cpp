@@ -17,21 +17,25 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "common/timefmt.hpp"
 #include "common/validate.hpp"
 #include "common/write_all.hpp"
 #include "deployer/coalesce.hpp"
 #include "deployer/git.hpp"
+#include "deployer/github_deploy.hpp"
 #include "deployer/intake.hpp"
 #include "deployer/moves.hpp"
 #include "deployer/notify_outcome.hpp"
 #include "deployer/path_filter.hpp"
 #include "deployer/probe.hpp"
 #include "deployer/release.hpp"
+#include "deployer/retry.hpp"
 #include "deployer/run_log.hpp"
 #include "deployer/run_state.hpp"
 #include "deployer/site.hpp"
 #include "deployer/staleness.hpp"
 #include "deployer/steps.hpp"
+#include "deployer/wait_checks.hpp"
 #include "queue-layout/name.hpp"
 #include "queue-layout/retention.hpp"
 #include "queue-layout/scan.hpp"
@@ -134,10 +138,12 @@ boost::asio::awaitable<void> write_changed_waiting(Context& context,
     throw DeployFailure("changed files", "cannot write " + file.string() + ": " + ec.message());
 }
 
-// Records an entry that is not deployed (superseded, stale, skipped) and moves it to done/.
+// Records an entry that is not deployed (superseded, stale, skipped) and moves it to done/; its
+// GitHub deployment ends in error with `github_description`.
 boost::asio::awaitable<void> skip_entry(Context& context, RunLog& log, const std::string& name,
                                         const common::Push& push, ledger::QueueState state,
-                                        const std::string& reason) {
+                                        const std::string& reason,
+                                        const std::string& github_description) {
   log.note(std::string(ledger::to_string(state)) + ": " + reason + "; not deployed");
   log.finish();
   co_await with_ledger(context, "mark", [&] {
@@ -148,6 +154,7 @@ boost::asio::awaitable<void> skip_entry(Context& context, RunLog& log, const std
                                            {"sha", push.after},
                                            {"decision", ledger::to_string(state)},
                                            {"reason", reason}});
+  github_status(context, name, push, common::DeploymentState::error, github_description);
   co_await move_durably(context, context.active, context.done, name);
   prune(context);
 }
@@ -213,6 +220,11 @@ boost::asio::awaitable<std::optional<RunState>> take(Context& context, const std
   state.trigger = co_await with_ledger(context, "claim", [&] {
     return context.ledger.claim(deployment.name, name, push.after, push.ref, state.delivery);
   });
+  if (deployment.retry) {
+    const auto item = co_await with_ledger(
+        context, "queue_item", [&] { return context.ledger.queue_item(deployment.name, name); });
+    if (item) state.attempt = item->attempt;
+  }
   common::log::info("entry taken", {{"deployment", deployment.name},
                                     {"entry", name},
                                     {"delivery", state.delivery_id},
@@ -225,8 +237,9 @@ boost::asio::awaitable<std::optional<RunState>> take(Context& context, const std
   const bool resumed = run_left_unfinished(log_file);
   state.log = co_await open_run_log(context, log_file);
   if (resumed) {
-    state.log->note("the run above was interrupted (the deployer stopped or was killed): "
-                    "running the entry again");
+    state.log->note(
+        "the run above was interrupted (the deployer stopped or was killed): "
+        "running the entry again");
   }
   if (state.taken.rollback) {
     state.log->note("run started: rollback to release " + state.release + " (" + push.after +
@@ -235,11 +248,13 @@ boost::asio::awaitable<std::optional<RunState>> take(Context& context, const std
     state.log->note(
         "run started: " + push.ref + " at " + push.after + ", trigger " +
         std::string(ledger::to_string(state.trigger)) +
-        (state.delivery_id.empty() ? std::string() : ", delivery " + state.delivery_id));
+        (state.delivery_id.empty() ? std::string() : ", delivery " + state.delivery_id) +
+        (state.attempt > 1 ? ", attempt " + std::to_string(state.attempt) : std::string()));
   }
   if (state.trigger == ledger::Trigger::webhook && deployment.coalesce) {
-    if (auto reason = co_await superseding_push(context, *state.log, name, push)) {
-      co_await skip_entry(context, *state.log, name, push, ledger::QueueState::superseded, *reason);
+    if (auto superseded = co_await superseding_push(context, *state.log, name, push)) {
+      co_await skip_entry(context, *state.log, name, push, ledger::QueueState::superseded,
+                          superseded->reason, "superseded by " + short_sha(superseded->by_sha));
       co_return std::nullopt;
     }
   }
@@ -268,13 +283,20 @@ boost::asio::awaitable<bool> prepare(Context& context, RunState& state) {
       co_await judge_push(*state.git, deployment.remote, push, webhook, state.deployed);
   if (!judgement.deploy) {
     co_await skip_entry(context, *state.log, state.name, push, ledger::QueueState::stale,
-                        judgement.reason);
+                        judgement.reason, "not deployed: " + judgement.reason);
     co_return false;
   }
   if (webhook) {
     if (auto reason = co_await skip_reason(*state.git, deployment, push, state.deployed.sha)) {
       co_await skip_entry(context, *state.log, state.name, push, ledger::QueueState::skipped,
-                          *reason);
+                          *reason, "not deployed: " + *reason);
+      co_return false;
+    }
+  }
+  if (webhook && deployment.wait_for_checks) {
+    if (auto reason = co_await wait_for_checks(context, *state.log, state.name, push)) {
+      co_await skip_entry(context, *state.log, state.name, push, ledger::QueueState::superseded,
+                          *reason, *reason);
       co_return false;
     }
   }
@@ -289,6 +311,8 @@ boost::asio::awaitable<bool> prepare(Context& context, RunState& state) {
   });
   context.status(push.after, StatusState::pending,
                  "Deploying " + short_sha(push.after) + " to " + deployment.name, state.name);
+  github_status(context, state.name, push, common::DeploymentState::in_progress,
+                "Deploying " + short_sha(push.after), state.run);
   co_return true;
 }
 
@@ -418,6 +442,17 @@ boost::asio::awaitable<void> succeed(Context& context, RunState& state) {
   });
   context.status(push.after, StatusState::success,
                  "Deployed to " + deployment.name + " in " + elapsed, state.name);
+  github_status(context, state.name, push, common::DeploymentState::success,
+                state.is_rollback() ? "Rolled back to " + short_sha(push.after) + " in " + elapsed
+                                    : "Deployed in " + elapsed,
+                state.run);
+  if (state.is_rollback()) {
+    // The deploy this rollback replaced is not what the environment runs any more.
+    if (auto replaced = co_await live_before(context, state.run)) {
+      github_status_of(context, *replaced, common::DeploymentState::inactive,
+                       "rolled back to " + short_sha(push.after));
+    }
+  }
   common::log::info("deploy succeeded", {{"deployment", deployment.name},
                                          {"entry", state.name},
                                          {"delivery", state.delivery_id},
@@ -430,9 +465,60 @@ boost::asio::awaitable<void> succeed(Context& context, RunState& state) {
   prune(context);
 }
 
+// When the failed attempt is to be tried again (retry.hpp): the time the next one is due.
+std::optional<std::chrono::system_clock::time_point> next_attempt(const Context& context,
+                                                                  RunState& state,
+                                                                  const DeployFailure& failure) {
+  const auto& retry = context.deployment.retry;
+  if (!retry || !retryable(*retry, failure)) return std::nullopt;
+  if (state.attempt > static_cast<int>(retry->attempts)) {
+    state.log->note("not retried: " + std::to_string(retry->attempts) + " automatic retr" +
+                    (retry->attempts == 1 ? "y" : "ies") + " already made");
+    return std::nullopt;
+  }
+  if (auto newer = newer_entry(context)) {
+    state.log->note("not retried: the newer entry " + *newer + " waits in the queue");
+    return std::nullopt;
+  }
+  return std::chrono::system_clock::now() + retry_delay(*retry, state.attempt + 1);
+}
+
+// The failed attempt recorded and its log set aside; the entry stays in active/ for the next.
+// The ledger first: a crash before it re-runs this attempt, appending to the same log.
+boost::asio::awaitable<void> retry_later(Context& context, RunState& state,
+                                         const std::string& error, const std::string& elapsed,
+                                         std::chrono::system_clock::time_point due) {
+  const int next = state.attempt + 1;
+  state.log->note("attempt " + std::to_string(state.attempt) + " failed after " + elapsed + ": " +
+                  error + "; attempt " + std::to_string(next) + " at " +
+                  common::utc_timestamp_ms(due));
+  state.log->finish();
+  co_await with_ledger(context, "retry_later", [&] {
+    context.ledger.retry_later(context.deployment.name, state.name, state.run, error, next, due);
+  });
+  std::error_code ec;
+  std::filesystem::rename(state.log->path(), attempt_log(context.logs, state.name, state.attempt),
+                          ec);
+  common::log::warn("deploy failed, retrying later",
+                    {{"deployment", context.deployment.name},
+                     {"entry", state.name},
+                     {"delivery", state.delivery_id},
+                     {"sha", state.push().after},
+                     {"attempt", state.attempt},
+                     {"next_attempt_at", common::utc_timestamp_ms(due)},
+                     {"error", error}});
+  if (ec) {
+    common::log::warn("cannot keep the failed attempt's log apart: the next one appends to it",
+                      {{"deployment", context.deployment.name},
+                       {"file", state.log->path().string()},
+                       {"error", ec.message()}});
+  }
+}
+
 // finish, failure: in release mode `current` goes back (revert) or the unfinished release is
-// discarded; then the outcome, the error report, failed/.
-boost::asio::awaitable<void> fail(Context& context, RunState& state, const DeployFailure& failure) {
+// discarded; then, when the deployment's "retry" allows, the next attempt is scheduled and true
+// returned; else the outcome, the error report, failed/.
+boost::asio::awaitable<bool> fail(Context& context, RunState& state, const DeployFailure& failure) {
   const common::Deployment& deployment = context.deployment;
   const common::Push& push = state.push();
   std::string error = failure.what();
@@ -445,6 +531,10 @@ boost::asio::awaitable<void> fail(Context& context, RunState& state, const Deplo
     if (state.built) error += "; current unchanged";
   }
   const std::string elapsed = seconds_text(RunState::Clock::now() - state.started);
+  if (const auto due = next_attempt(context, state, failure)) {
+    co_await retry_later(context, state, error, elapsed, *due);
+    co_return true;
+  }
   state.log->note("deploy failed after " + elapsed + ": " + error);
   state.log->finish();
   if (state.run) {
@@ -459,6 +549,18 @@ boost::asio::awaitable<void> fail(Context& context, RunState& state, const Deplo
   }
   context.status(push.after, StatusState::failure,
                  "Deploy to " + deployment.name + " failed: " + error, state.name);
+  if (rolled_back) {
+    // Rolled back: this deploy failed and is not live; the one before it is live again.
+    const std::string why = "rolled back: " + failure.stage + " failed";
+    github_status(context, state.name, push, common::DeploymentState::failure, why, state.run);
+    github_status_of(context, state.name, common::DeploymentState::inactive, why);
+    if (auto restored = co_await live_before(context, state.run)) {
+      github_status_of(context, *restored, common::DeploymentState::success,
+                       "live again: the rollback of " + short_sha(push.after));
+    }
+  } else {
+    github_status(context, state.name, push, failed_state(failure.stage), error, state.run);
+  }
   common::log::warn("deploy failed", {{"deployment", deployment.name},
                                       {"entry", state.name},
                                       {"delivery", state.delivery_id},
@@ -480,18 +582,70 @@ boost::asio::awaitable<void> fail(Context& context, RunState& state, const Deplo
   // The report first, then the move: an entry in failed/ never lacks its reason.
   co_await publish_failure_durably(context, report);
   co_await move_durably(context, context.active, context.failed, state.name);
+  co_return false;
 }
 
-}  // namespace
+// A retrying entry whose back-off a newer entry ended: the last attempt's failure stands.
+boost::asio::awaitable<void> end_retries(Context& context, const ledger::QueueItem& item,
+                                         const std::string& newer) {
+  const common::Deployment& deployment = context.deployment;
+  const std::string error = item.reason + "; not retried: the newer entry " + newer + " arrived";
+  auto log = co_await open_run_log(context, context.logs / (item.entry_name + ".log"));
+  log->note("retries ended: the newer entry " + newer + " arrived; the failure stands");
+  log->finish();
+  co_await with_ledger(context, "mark", [&] {
+    context.ledger.mark(deployment.name, item.entry_name, ledger::QueueState::failed, error);
+  });
+  context.status(item.sha, StatusState::failure,
+                 "Deploy to " + deployment.name + " failed: " + error, item.entry_name);
+  common::log::warn("deploy failed", {{"deployment", deployment.name},
+                                      {"entry", item.entry_name},
+                                      {"sha", item.sha},
+                                      {"error", error}});
+  FailureReport report;
+  report.entry = item.entry_name;
+  report.deployment = deployment.name;
+  report.sha = item.sha;
+  report.ref = item.ref;
+  // The recorded error is "<stage>: <reason>" (DeployFailure::what()).
+  const auto colon = item.reason.find(": ");
+  report.stage = colon == std::string::npos ? "retry" : item.reason.substr(0, colon);
+  report.reason = error.substr(colon == std::string::npos ? 0 : colon + 2);
+  report.log = log->path();
+  co_await publish_failure_durably(context, report);
+  co_await move_durably(context, context.active, context.failed, item.entry_name);
+}
 
-boost::asio::awaitable<void> deploy_entry(Context& context, const std::string& name) {
+// Before each attempt: an entry `retrying` waits for its due time (retry.hpp), also after a
+// restart. False when a newer entry ended the retries instead (the entry is in failed/).
+boost::asio::awaitable<bool> await_attempt(Context& context, const std::string& name) {
+  const auto item = co_await with_ledger(context, "queue_item", [&] {
+    return context.ledger.queue_item(context.deployment.name, name);
+  });
+  if (!item || item->state != ledger::QueueState::retrying || !item->next_attempt_at) {
+    co_return true;
+  }
+  common::log::info("waiting for the next attempt",
+                    {{"deployment", context.deployment.name},
+                     {"entry", name},
+                     {"attempt", item->attempt},
+                     {"at", common::utc_timestamp_ms(*item->next_attempt_at)}});
+  if (const auto newer = co_await wait_for_attempt(context, *item->next_attempt_at)) {
+    co_await end_retries(context, *item, *newer);
+    co_return false;
+  }
+  co_return true;
+}
+
+// One attempt at the entry; true when it failed and the next attempt is scheduled.
+boost::asio::awaitable<bool> run_attempt(Context& context, const std::string& name) {
   auto state = co_await take(context, name);
-  if (!state) co_return;
+  if (!state) co_return false;
   std::optional<DeployFailure> failure;
   bool stopped = false;
   // co_await is not allowed in a handler: the catch blocks only note what happened.
   try {
-    if (!co_await prepare(context, *state)) co_return;
+    if (!co_await prepare(context, *state)) co_return false;
     co_await build(context, *state);
     co_await switch_live(context, *state);
     co_await activate(context, *state);
@@ -505,10 +659,21 @@ boost::asio::awaitable<void> deploy_entry(Context& context, const std::string& n
     interrupted(context, *state);
     throw Stopped();
   }
-  if (failure) {
-    co_await fail(context, *state, *failure);
-  } else {
-    co_await succeed(context, *state);
+  if (failure) co_return co_await fail(context, *state, *failure);
+  co_await succeed(context, *state);
+  co_return false;
+}
+
+}  // namespace
+
+boost::asio::awaitable<void> deploy_entry(Context& context, const std::string& name) {
+  // Bounded: every pass but the last is a failed attempt the ledger counts, and "retry" allows
+  // at most 10 of them. (Not `for (;;)` with co_return inside: GCC 12 compiles that coroutine
+  // into one that traps, SIGILL, when it starts.)
+  bool again = true;
+  while (again) {
+    if (!co_await await_attempt(context, name)) break;
+    again = co_await run_attempt(context, name);
   }
 }
 
@@ -526,16 +691,8 @@ void prune(const Context& context) {
   // (pruned from done/). Logs of failed entries stay with them until a person acts.
   std::error_code ec;
   for (const auto& file : std::filesystem::directory_iterator(context.logs, ec)) {
-    std::string name = file.path().filename().string();
-    std::string entry;
-    if (name.ends_with(".log")) {
-      entry = name.substr(0, name.size() - 4);
-    } else if (name.ends_with(".changed")) {
-      entry = name.substr(0, name.size() - 8);
-    } else {
-      continue;
-    }
-    if (!queue_layout::is_entry_name(entry)) continue;
+    const std::string entry = log_owner(file.path().filename().string());
+    if (entry.empty()) continue;
     if (queue_layout::exists(context.queue, entry) || queue_layout::exists(context.active, entry) ||
         queue_layout::exists(context.done, entry) || queue_layout::exists(context.failed, entry)) {
       continue;

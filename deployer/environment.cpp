@@ -49,6 +49,9 @@ std::vector<std::string> without_secrets(const std::vector<std::string>& base,
   add(config.database_url);
   add(config.github.token);
   for (const auto& source : config.webhook_secrets) add(source);
+  for (const auto& [name, deployment] : config.deployments) {
+    for (const auto& source : deployment.webhook_secrets) add(source);
+  }
   std::vector<std::string> out;
   for (const auto& entry : base) {
     if (!secret_names.contains(name_of(entry))) out.push_back(entry);

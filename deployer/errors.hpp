@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace deployer {
@@ -26,6 +27,14 @@ struct DeployFailure : std::runtime_error {
   std::string reason;  // "exited with status 1 after 2.0 s", ...
   std::optional<int> exit_code;
   std::vector<std::string> output_tail;
+  /// A condition that may pass by itself (a remote that cannot be reached, a full disk, GitHub's
+  /// API not answering): the deployment's "retry" may try again (retry.hpp).
+  bool transient = false;
+
+  DeployFailure&& as_transient() && {
+    transient = true;
+    return std::move(*this);
+  }
 };
 
 struct Stopped : std::runtime_error {

@@ -129,10 +129,12 @@ boost::asio::awaitable<void> Git::fetch(const std::string& remote, const std::st
       log_.note("fetch failed, but commit " + sha + " is already present: continuing with it");
       co_return;
     }
+    // The remote could not be read (network, server): worth another try later.
     throw DeployFailure(
         "git fetch",
         "fetching from " + remote + " failed (exit status " + std::to_string(r.exit_code) + ")",
-        r.exit_code, r.tail);
+        r.exit_code, r.tail)
+        .as_transient();
   }
   if (co_await has_commit(sha)) co_return;
   // A URL remote only brings its HEAD: ask for the pushed ref, then for the commit itself (which
@@ -172,7 +174,8 @@ boost::asio::awaitable<std::string> Git::remote_tip(const std::string& remote,
     throw DeployFailure("git ls-remote",
                         "cannot read " + ref + " from " + remote + " (exit status " +
                             std::to_string(r.exit_code) + ")",
-                        r.exit_code);
+                        r.exit_code)
+        .as_transient();
   }
   // "<sha>\t<ref>" lines; only the exact ref counts (ls-remote matches by suffix).
   std::size_t start = 0;

@@ -6,6 +6,7 @@
 #include "common/printable.hpp"
 #include "common/validate.hpp"
 #include "deployer/coalesce.hpp"
+#include "deployer/deploy.hpp"
 #include "deployer/moves.hpp"
 #include "queue-layout/quarantine.hpp"
 #include "queue-layout/read.hpp"
@@ -86,10 +87,21 @@ boost::asio::awaitable<void> reject_entry(Context& context, const std::filesyste
                                           const std::string& sha, const std::string& ref) {
   common::log::warn("entry cannot be deployed: moving it to failed/",
                     {{"deployment", context.deployment.name}, {"entry", name}, {"reason", reason}});
-  co_await with_ledger(context, "mark", [&] {
-    context.ledger.mark(context.deployment.name, name, ledger::QueueState::failed, reason, sha,
-                        ref);
-  });
+  std::string refused;
+  try {
+    co_await with_ledger(context, "mark", [&] {
+      context.ledger.mark(context.deployment.name, name, ledger::QueueState::failed, reason, sha,
+                          ref);
+    });
+  } catch (const ledger::DataError& e) {
+    // The ledger refused something about this entry: it still goes to failed/ with its reason.
+    refused = e.what();
+  }
+  if (!refused.empty()) {
+    common::log::error(
+        "ledger refused the failure of an entry: moving it to failed/ anyway",
+        {{"deployment", context.deployment.name}, {"entry", name}, {"error", refused}});
+  }
   FailureReport report;
   report.entry = name;
   report.deployment = context.deployment.name;
@@ -170,6 +182,28 @@ boost::asio::awaitable<IntakeResult> next_entry(Context& context) {
     co_await reject_entry(context, context.queue, name, taken.error().message);
   }
   co_return result;
+}
+
+boost::asio::awaitable<void> deploy_or_set_aside(Context& context, const std::string& name) {
+  std::string refused;
+  try {
+    co_await deploy_entry(context, name);
+    co_return;
+  } catch (const ledger::DataError& e) {
+    refused = e.what();  // co_await is not allowed in a handler
+  }
+  common::log::error(
+      "ledger refused a value of this entry: moving it to failed/",
+      {{"deployment", context.deployment.name}, {"entry", name}, {"error", refused}});
+  if (!queue_layout::exists(context.active, name)) co_return;  // already moved on
+  FailureReport report;
+  report.entry = name;
+  report.deployment = context.deployment.name;
+  report.stage = "ledger";
+  report.reason = refused;
+  // The report first, then the move: an entry in failed/ never lacks its reason.
+  co_await publish_failure_durably(context, report);
+  co_await move_durably(context, context.active, context.failed, name);
 }
 
 }  // namespace deployer

@@ -56,4 +56,9 @@ boost::asio::awaitable<void> reject_entry(Context& context, const std::filesyste
                                           const std::string& name, const std::string& reason,
                                           const std::string& sha = "", const std::string& ref = "");
 
+/// deploy_entry(), except that a value the ledger refuses (ledger::DataError: the entry's data,
+/// not the database) fails this entry instead of the deployer: its report is published in
+/// failed/ (stage "ledger") and it moves there from active/. One entry never stops the program.
+boost::asio::awaitable<void> deploy_or_set_aside(Context& context, const std::string& name);
+
 }  // namespace deployer

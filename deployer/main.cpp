@@ -20,11 +20,7 @@ int main(int argc, char** argv) {
             ->required();
       },
       [&] {
-        auto load = [&] {
-          common::Config config = common::load_config_for(options);
-          common::refuse_root_unless_allowed(config);
-          return config;
-        };
+        auto load = [&] { return common::load_program_config(options); };
         // A configuration without this deployment cannot be taken in place: the deployer keeps
         // deploying with the old one until PM2 (the ecosystem file) stops it.
         common::ConfigReload reload(

@@ -4,7 +4,7 @@
 #include "common/notification.hpp"
 #include "common/process.hpp"
 #include "common/release_layout.hpp"
-#include "deployer/notify_outbox.hpp"
+#include "deployer/outbox.hpp"
 
 namespace deployer {
 

@@ -2,7 +2,7 @@
 //
 // Builds the message (deployment, commit: short sha, first line of its message and author, from
 // the push payload's head_commit or else from git, outcome, duration, error) and puts it in the
-// outbox (notify_outbox.hpp) for every notification that wants it. "recovered" replaces
+// outbox (outbox.hpp) for every notification that wants it. "recovered" replaces
 // "succeeded" when the previous finished deploy of the deployment (in the ledger) failed.
 // Returns quickly: nothing is sent here, and no failure here affects the deploy.
 #pragma once

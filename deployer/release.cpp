@@ -10,6 +10,7 @@
 #include "common/process.hpp"
 #include "deployer/errors.hpp"
 #include "deployer/glob.hpp"
+#include "deployer/moves.hpp"
 #include "deployer/probe.hpp"
 #include "deployer/run_as.hpp"
 #include "deployer/site.hpp"

@@ -30,6 +30,7 @@ struct RunState {
   std::string delivery_id;
   std::unique_ptr<RunLog> log;
   Clock::time_point started = Clock::now();
+  int attempt = 1;  // the ledger's: 2, 3, ... for automatic retries (retry.hpp)
 
   // --- prepare: git, the deployed state, the run
   std::unique_ptr<Git> git;

@@ -14,6 +14,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "common/github_deployment.hpp"
 #include "common/secrets.hpp"
 #include "deployer/context.hpp"
 #include "deployer/deploy.hpp"
@@ -21,7 +22,7 @@
 #include "deployer/intake.hpp"
 #include "deployer/lock.hpp"
 #include "deployer/moves.hpp"
-#include "deployer/notify_outbox.hpp"
+#include "deployer/outbox.hpp"
 #include "deployer/run_as.hpp"
 #include "queue-layout/move.hpp"
 #include "queue-layout/quarantine.hpp"
@@ -92,7 +93,7 @@ asio::awaitable<void> recover_active(Context& context) {
     }
     common::log::info("running again an entry left in active/ by a previous run",
                       {{"deployment", context.deployment.name}, {"entry", name}});
-    co_await deploy_entry(context, name);
+    co_await deploy_or_set_aside(context, name);
   }
 }
 
@@ -122,7 +123,7 @@ asio::awaitable<void> main_loop(Context& context, common::StopSignal& wind_down)
       IntakeResult intake = co_await next_entry(context);
       if (intake.next) {
         co_await move_durably(context, context.queue, context.active, *intake.next);
-        co_await deploy_entry(context, *intake.next);
+        co_await deploy_or_set_aside(context, *intake.next);
         continue;
       }
       auto wait =
@@ -148,6 +149,7 @@ std::unique_ptr<StatusReporter> make_statuses(const common::Config& config,
                                               const common::Deployment& deployment,
                                               asio::any_io_executor executor,
                                               common::StopSignal& stop) {
+  if (!config.github.commit_statuses) return nullptr;
   std::optional<std::string> token = common::github_token(config);
   if (!token) {
     common::log::info("no GitHub token configured: commit statuses are not posted",
@@ -180,10 +182,7 @@ int run(const common::Config& config, const std::string& name, common::ConfigRel
   // The lock before touching any of the deployment's folders: a second deployer must not
   // recover (re-run) the entry the first one is running.
   DeploymentLock lock(layout.locks(), name);
-  for (const auto& dir :
-       {layout.queue(name), layout.active(name), layout.done(name), layout.failed(name)}) {
-    queue_layout::remove_stale_temporaries(dir);
-  }
+  for (const auto& dir : layout.entry_folders(name)) queue_layout::remove_stale_temporaries(dir);
   ledger::Ledger ledger(common::database_url(config));
 
   asio::io_context io;
@@ -201,6 +200,7 @@ int run(const common::Config& config, const std::string& name, common::ConfigRel
                   layout.done(name),
                   layout.failed(name),
                   layout.logs(name)};
+  context.github_deployments = common::github_deployments_on(config);
 
   // PM2 stops apps with SIGINT, systemd and operators with SIGTERM: the same prompt shutdown.
   // SIGHUP reads the configuration again; an accepted one ends the loop after the running deploy.
@@ -212,8 +212,7 @@ int run(const common::Config& config, const std::string& name, common::ConfigRel
         if (ec) return;
         if (signal_number == SIGHUP) {
           if (reload->load(config)) {
-            common::log::info("reloading after the running deploy, if any",
-                              {{"deployment", name}});
+            common::log::info("reloading after the running deploy, if any", {{"deployment", name}});
             wind_down.request();
           }
           signals.async_wait(on_signal);  // a SIGTERM may still come while the deploy ends
@@ -226,14 +225,14 @@ int run(const common::Config& config, const std::string& name, common::ConfigRel
       };
   signals.async_wait(on_signal);
   if (statuses) asio::co_spawn(io, statuses->run(), asio::detached);
-  // Beside the deploy loop, never in its way (notify_outbox.hpp).
-  if (!config.notify.empty()) {
+  // Beside the deploy loop, never in its way (outbox.hpp).
+  if (!config.notify.empty() || context.github_deployments) {
     asio::co_spawn(io, drain_outbox(config, name, stop), [name](std::exception_ptr e) {
       if (!e) return;
       try {
         std::rethrow_exception(e);
       } catch (const std::exception& error) {
-        common::log::error("notification outbox stopped: notifications are not sent",
+        common::log::error("outbox stopped: notifications and GitHub statuses are not sent",
                            {{"deployment", name}, {"error", error.what()}});
       }
     });

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/backoff.hpp"
+#include "common/github_deployment.hpp"
 #include "common/log.hpp"
 
 namespace deployer {
@@ -15,15 +16,7 @@ namespace asio = boost::asio;
 namespace {
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kMaxDescription = 140;
-
-// Cuts `text` to at most `limit` bytes without splitting a UTF-8 sequence; nlohmann would
-// refuse to serialize half a character.
-std::string cut_utf8(std::string_view text, std::size_t limit) {
-  if (text.size() <= limit) return std::string(text);
-  std::size_t end = limit;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  return std::string(text.substr(0, end));
-}
+using common::cut_utf8;
 }  // namespace
 
 std::string_view to_string(StatusState state) {

@@ -39,8 +39,16 @@ std::filesystem::path Layout::done(std::string_view d) const {
 std::filesystem::path Layout::failed(std::string_view d) const {
   return per_deployment("failed", d);
 }
+
+std::array<std::filesystem::path, 4> Layout::entry_folders(std::string_view d) const {
+  return {queue(d), active(d), done(d), failed(d)};
+}
 std::filesystem::path Layout::logs(std::string_view d) const {
   return per_deployment("logs", d);
+}
+
+std::filesystem::path Layout::outbox(std::string_view d) const {
+  return per_deployment("outbox", d);
 }
 
 std::filesystem::path Layout::per_deployment(const char* folder,
@@ -94,10 +102,10 @@ std::error_code ensure_layout(const Layout& layout, const std::vector<std::strin
     if (const auto ec = ensure_dir(dir, fs)) return ec;
   }
   for (const auto& d : deployments) {
-    for (const auto& dir :
-         {layout.queue(d), layout.active(d), layout.done(d), layout.failed(d), layout.logs(d)}) {
+    for (const auto& dir : layout.entry_folders(d)) {
       if (const auto ec = ensure_dir(dir, fs)) return ec;
     }
+    if (const auto ec = ensure_dir(layout.logs(d), fs)) return ec;
   }
   return {};
 }

@@ -7,12 +7,14 @@
 //   <root>/failed/<deployment>/ failed entries, each with <name>.error.json
 //   <root>/rejected/            inbox entries that could not be understood, with <name>.reason
 //   <root>/logs/<deployment>/   one log file per deploy run
+//   <root>/outbox/<deployment>/ notifications waiting to be sent (the deployer creates it)
 //   <root>/locks/               flock(2) files (one per deployment, one per singleton program)
 //
 // All of it must be one filesystem: moves are link+unlink and renames, which do not cross
 // filesystems. Deployment names are used in paths, so they are checked first.
 #pragma once
 
+#include <array>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -43,6 +45,10 @@ class Layout {
   std::filesystem::path done(std::string_view deployment) const;
   std::filesystem::path failed(std::string_view deployment) const;
   std::filesystem::path logs(std::string_view deployment) const;
+  std::filesystem::path outbox(std::string_view deployment) const;
+  /// The folders an entry of `deployment` passes through, in the order it travels: queue,
+  /// active, done, failed (a move links into the next before unlinking from the previous one).
+  std::array<std::filesystem::path, 4> entry_folders(std::string_view deployment) const;
 
  private:
   std::filesystem::path per_deployment(const char* folder, std::string_view deployment) const;

@@ -26,40 +26,38 @@ std::optional<common::IpAddress> parse_client_ip(std::string_view text) {
 
 common::Result<common::IpAddress> client_address(std::string_view peer,
                                                  std::optional<std::string_view> forwarded_for,
-                                                 unsigned hops) {
-  if (hops == 0) {
-    auto address = parse_client_ip(peer);
-    if (!address) return common::Error{"the peer address \"" + std::string(peer) + "\" is invalid"};
-    return *address;
-  }
+                                                 const std::vector<common::Cidr>& trusted) {
+  auto address = parse_client_ip(peer);
+  if (!address) return common::Error{"the peer address \"" + std::string(peer) + "\" is invalid"};
+  // A peer that is not one of our proxies wrote X-Forwarded-For itself: never read it.
+  if (trusted.empty() || !in_any(*address, trusted)) return *address;
   if (!forwarded_for) {
-    return common::Error{"X-Forwarded-For is missing (receiver.trusted_proxy_hops is " +
-                         std::to_string(hops) + ")"};
+    return common::Error{"X-Forwarded-For is missing from trusted proxy " + to_string(*address)};
   }
-  // Walk from the right: the last `hops` entries were appended by our own proxies.
+  // Walk from the right: each trusted proxy appended the address it saw, so the first address
+  // that is not a trusted proxy is the client; anything left of it is the client's own claim.
   std::string_view rest = *forwarded_for;
-  for (unsigned place = 1;; ++place) {
-    auto comma = rest.rfind(',');
-    auto item = comma == std::string_view::npos ? rest : rest.substr(comma + 1);
-    if (place == hops) {
-      auto address = parse_client_ip(item);
-      if (!address) {
-        return common::Error{"X-Forwarded-For: entry " + std::to_string(hops) +
-                             " from the right is not an IP address"};
-      }
-      return *address;
+  while (true) {
+    const auto comma = rest.rfind(',');
+    const auto item = comma == std::string_view::npos ? rest : rest.substr(comma + 1);
+    auto hop = parse_client_ip(item);
+    if (!hop) {
+      return common::Error{"X-Forwarded-For: \"" + std::string(trim(item)) +
+                           "\" is not an IP address"};
     }
-    if (comma == std::string_view::npos) break;
+    address = hop;
+    if (!in_any(*address, trusted) || comma == std::string_view::npos) return *address;
     rest = rest.substr(0, comma);
   }
-  return common::Error{"X-Forwarded-For has fewer than " + std::to_string(hops) +
-                       " addresses (receiver.trusted_proxy_hops)"};
+}
+
+bool in_any(const common::IpAddress& address, const std::vector<common::Cidr>& ranges) {
+  return std::any_of(ranges.begin(), ranges.end(),
+                     [&](const common::Cidr& range) { return range.contains(address); });
 }
 
 bool allowed(const common::IpAddress& address, const std::vector<common::Cidr>& ranges) {
-  if (ranges.empty()) return true;
-  return std::any_of(ranges.begin(), ranges.end(),
-                     [&](const common::Cidr& range) { return range.contains(address); });
+  return ranges.empty() || in_any(address, ranges);
 }
 
 std::string to_string(const common::IpAddress& address) {

@@ -2,10 +2,10 @@
 //
 // The receiver may restrict POST /github-webhook to source ranges (receiver.allow_cidrs, e.g.
 // GitHub's `hooks` ranges from https://api.github.com/meta). Behind nginx the TCP peer is nginx
-// itself, so the client is read from X-Forwarded-For, but only as far as the configured number
-// of trusted proxies: each proxy appends the address it saw, so the entry `hops` places from the
-// right was written by our own outermost proxy and cannot be forged by the client; anything
-// further left can. With 0 hops the header is ignored entirely and the peer is the client.
+// itself, so the client is read from X-Forwarded-For, but only when the peer is one of
+// receiver.trusted_proxies (anyone else who sends the header wrote it themselves), and only as
+// far as the proxies go: each proxy appends the address it saw, so the rightmost address that
+// is not a trusted proxy is the client; anything further left is the client's own claim.
 //
 // Addresses and ranges are common::IpAddress / common::Cidr (common/cidr.hpp), the same parser
 // that validated the configuration. Pure functions over strings; nothing here logs or throws.
@@ -26,12 +26,15 @@ namespace receiver {
 std::optional<common::IpAddress> parse_client_ip(std::string_view text);
 
 /// The client address to check, from the TCP peer and the X-Forwarded-For header (several
-/// instances joined with ","). With hops == 0 this is the peer. With hops == N it is the N-th
-/// address counting from the right of X-Forwarded-For; the error names the header when it is
-/// missing, has fewer than N addresses, or the one at that place does not parse.
+/// instances joined with ","). When the peer is not in `trusted`, the peer (the header is
+/// ignored). Otherwise the rightmost X-Forwarded-For address not in `trusted` (the leftmost when
+/// all are); the error names the header when it is missing or an address in it does not parse.
 common::Result<common::IpAddress> client_address(std::string_view peer,
                                                  std::optional<std::string_view> forwarded_for,
-                                                 unsigned hops);
+                                                 const std::vector<common::Cidr>& trusted);
+
+/// True when `address` lies in one of `ranges`.
+bool in_any(const common::IpAddress& address, const std::vector<common::Cidr>& ranges);
 
 /// True when `ranges` is empty (no allowlist) or `address` lies in one of them.
 bool allowed(const common::IpAddress& address, const std::vector<common::Cidr>& ranges);

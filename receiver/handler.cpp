@@ -1,6 +1,9 @@
 // handler.cpp: the receiver's decisions, request in, response out (see handler.hpp).
 #include "receiver/handler.hpp"
 
+#include <algorithm>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "common/entry.hpp"
@@ -68,16 +71,13 @@ Decision handle_webhook(const Request& request, const Settings& settings) {
     return d;
   }
 
-  // 403 first: a source outside the allowlist gets nothing more specific.
-  if (!settings.allow_cidrs.empty()) {
-    auto forwarded = request.joined("x-forwarded-for");
-    auto client = client_address(
-        request.peer, forwarded ? std::optional<std::string_view>(*forwarded) : std::nullopt,
-        settings.trusted_proxy_hops);
-    if (!client.ok()) return refuse(403, client.error().message, "X-Forwarded-For");
-    if (!allowed(*client, settings.allow_cidrs)) {
-      return refuse(403, "source address " + to_string(*client) + " is not allowed");
-    }
+  // 403 first: a source outside the allowlist gets nothing more specific. (The server already
+  // refused such peers at accept or right after the header; this keeps the handler whole.)
+  auto forwarded = request.joined("x-forwarded-for");
+  if (auto refused =
+          refuse_source(settings, request.peer,
+                        forwarded ? std::optional<std::string_view>(*forwarded) : std::nullopt)) {
+    return {std::move(*refused), std::nullopt, {}, {}};
   }
 
   if (auto bad =
@@ -110,17 +110,25 @@ Decision handle_webhook(const Request& request, const Settings& settings) {
                        "X-Hub-Signature-256");
     return d;
   }
-  switch (common::check_signature(*request.header("x-hub-signature-256"), request.body,
-                                  settings.secrets)) {
-    case common::SignatureCheck::ok:
-      break;
-    case common::SignatureCheck::malformed:
-      d.response = error_response(400, "malformed header: expected sha256= and 64 hex digits",
-                                  "X-Hub-Signature-256");
-      return d;
-    case common::SignatureCheck::mismatch:
-      d.response = error_response(401, "signature does not match", "X-Hub-Signature-256");
-      return d;
+  // Every secret set is checked (each compare in constant time), whatever the payload names:
+  // which repository the delivery is about is only known after parsing, which an unauthenticated
+  // caller must not get to see the outcome of.
+  const auto signature = *request.header("x-hub-signature-256");
+  const auto default_check = common::check_signature(signature, request.body, settings.secrets);
+  if (default_check == common::SignatureCheck::malformed) {
+    d.response = error_response(400, "malformed header: expected sha256= and 64 hex digits",
+                                "X-Hub-Signature-256");
+    return d;
+  }
+  std::vector<bool> own_match;
+  for (const auto& own : settings.repository_secrets) {
+    own_match.push_back(common::check_signature(signature, request.body, own.secrets) ==
+                        common::SignatureCheck::ok);
+  }
+  const bool default_match = default_check == common::SignatureCheck::ok;
+  if (!default_match && std::find(own_match.begin(), own_match.end(), true) == own_match.end()) {
+    d.response = error_response(401, "signature does not match", "X-Hub-Signature-256");
+    return d;
   }
 
   // Only now, authenticated, look at what was sent.
@@ -143,8 +151,23 @@ Decision handle_webhook(const Request& request, const Settings& settings) {
     form_decoded = std::move(*decoded);
     payload = form_decoded;
   }
-  if (auto valid = check_json_object(payload); !valid.ok()) {
+  std::optional<std::string> repository;
+  if (auto valid = check_json_object(payload, &repository); !valid.ok()) {
     d.response = error_response(400, "payload is " + valid.error().message);
+    return d;
+  }
+  // A repository with its own secrets accepts only those; every other delivery only the default
+  // secrets. So one repository's secret cannot deploy another repository.
+  bool signed_for_it = default_match;
+  for (std::size_t i = 0; i < settings.repository_secrets.size(); ++i) {
+    if (repository &&
+        common::same_repository(settings.repository_secrets[i].repository, *repository)) {
+      signed_for_it = own_match[i];
+      break;
+    }
+  }
+  if (!signed_for_it) {
+    d.response = error_response(401, "signature does not match", "X-Hub-Signature-256");
     return d;
   }
 
@@ -158,6 +181,17 @@ Decision handle_webhook(const Request& request, const Settings& settings) {
 }
 
 }  // namespace
+
+std::optional<Response> refuse_source(const Settings& settings, std::string_view peer,
+                                      std::optional<std::string_view> forwarded_for) {
+  if (settings.allow_cidrs.empty()) return std::nullopt;
+  auto client = client_address(peer, forwarded_for, settings.trusted_proxies);
+  if (!client.ok()) return error_response(403, client.error().message, "X-Forwarded-For");
+  if (!allowed(*client, settings.allow_cidrs)) {
+    return error_response(403, "source address " + to_string(*client) + " is not allowed");
+  }
+  return std::nullopt;
+}
 
 Decision handle_request(const Request& request, const Settings& settings) {
   auto path = request.path();
@@ -196,6 +230,18 @@ Response malformed_http(std::string_view why) {
 
 Response too_many_connections() {
   return json_response(503, {{"status", 503}, {"error", "too many connections"}}, true);
+}
+
+Response too_many_connections_from(std::string_view address) {
+  return json_response(
+      503, {{"status", 503}, {"error", "too many connections from " + std::string(address)}}, true);
+}
+
+Response too_busy(unsigned retry_after_s) {
+  auto response = json_response(
+      503, {{"status", 503}, {"error", "too many request bodies in memory; retry later"}}, true);
+  response.retry_after_s = retry_after_s;
+  return response;
 }
 
 }  // namespace receiver

@@ -12,8 +12,6 @@ int main(int argc, char** argv) {
         common::add_standard_options(app, options);
       },
       [&] {
-        const common::Config config = common::load_config_for(options);
-        common::refuse_root_unless_allowed(config);
-        return receiver::run(config);
+        return receiver::run(common::load_program_config(options));
       });
 }

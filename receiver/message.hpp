@@ -40,8 +40,9 @@ struct Request {
 
 struct Response {
   unsigned status = 200;
-  std::string body;    ///< JSON text, served as application/json
-  std::string allow;   ///< the Allow header of a 405, else empty
+  std::string body;            ///< JSON text, served as application/json
+  std::string allow;           ///< the Allow header of a 405, else empty
+  unsigned retry_after_s = 0;  ///< a Retry-After header (seconds) when not 0
   bool close = false;  ///< send Connection: close and end the connection after this response
 };
 

@@ -26,9 +26,12 @@ std::string lower_trimmed(std::string_view s) {
 // Counts nesting while nlohmann's (iterative) parser streams events; building no document.
 // Returning false from a callback stops the parse at once, so the depth limit is enforced
 // before the parser goes any deeper.
+// It also notes the payload's repository.full_name (the last one, as a parser building the
+// document would keep it), which decides the secrets the signature is checked against.
 class ObjectChecker : public nlohmann::json_sax<nlohmann::json> {
  public:
   std::string problem;
+  std::optional<std::string> repository;
 
   bool null() override { return top_level_scalar("null"); }
   bool boolean(bool) override { return top_level_scalar("a boolean"); }
@@ -37,12 +40,31 @@ class ObjectChecker : public nlohmann::json_sax<nlohmann::json> {
   bool number_float(number_float_t, const string_t&) override {
     return top_level_scalar("a number");
   }
-  bool string(string_t&) override { return top_level_scalar("a string"); }
+  bool string(string_t& value) override {
+    if (depth_ == 2 && in_repository_ && at_full_name_) repository = value;
+    return top_level_scalar("a string");
+  }
   bool binary(binary_t&) override { return top_level_scalar("binary data"); }
-  bool start_object(std::size_t) override { return open(true); }
-  bool key(string_t&) override { return true; }
-  bool end_object() override { return close(); }
-  bool start_array(std::size_t) override { return open(false); }
+  bool start_object(std::size_t) override {
+    if (depth_ == 1) in_repository_ = at_repository_;
+    return open(true);
+  }
+  bool key(string_t& name) override {
+    if (depth_ == 1) {
+      at_repository_ = name == "repository";
+      if (at_repository_) repository.reset();  // a later "repository" replaces an earlier one
+    }
+    if (depth_ == 2) at_full_name_ = name == "full_name";
+    return true;
+  }
+  bool end_object() override {
+    if (depth_ == 2) in_repository_ = false;
+    return close();
+  }
+  bool start_array(std::size_t) override {
+    if (depth_ == 1) at_repository_ = false;
+    return open(false);
+  }
   bool end_array() override { return close(); }
   bool parse_error(std::size_t position, const std::string&,
                    const nlohmann::detail::exception& error) override {
@@ -74,6 +96,9 @@ class ObjectChecker : public nlohmann::json_sax<nlohmann::json> {
   }
 
   std::size_t depth_ = 0;
+  bool at_repository_ = false;  // the value being read is the top level's "repository"
+  bool in_repository_ = false;  // inside that object (depth 2)
+  bool at_full_name_ = false;   // the value being read is its "full_name"
 };
 
 }  // namespace
@@ -130,7 +155,8 @@ common::Result<std::string> form_payload(std::string_view body) {
   return std::move(*payload);
 }
 
-common::Result<void> check_json_object(std::string_view text) {
+common::Result<void> check_json_object(std::string_view text,
+                                       std::optional<std::string>* repository) {
   // nlohmann ends its input at a NUL byte and skips a leading UTF-8 byte order mark: without
   // these checks `{"a":1}<NUL>` passed, was embedded verbatim and made an entry no reader can
   // parse (acknowledged with 202, then rejected by the router).
@@ -138,7 +164,10 @@ common::Result<void> check_json_object(std::string_view text) {
   if (text.starts_with("\xEF\xBB\xBF")) return common::Error{"a byte order mark before the JSON"};
   ObjectChecker checker;
   bool ok = nlohmann::json::sax_parse(text.begin(), text.end(), &checker);
-  if (ok) return {};
+  if (ok) {
+    if (repository != nullptr) *repository = std::move(checker.repository);
+    return {};
+  }
   if (checker.problem.empty()) return common::Error{"not valid JSON"};
   return common::Error{std::move(checker.problem)};
 }

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -38,7 +39,9 @@ common::Result<std::string> form_payload(std::string_view body);
 
 /// Ok when `text` is exactly one JSON object (surrounding whitespace allowed), valid UTF-8,
 /// nested at most kMaxDepth deep. The error says why not ("not a JSON object: the body is an
-/// array", "nesting deeper than 512", "syntax error at byte 17: ...").
-common::Result<void> check_json_object(std::string_view text);
+/// array", "nesting deeper than 512", "syntax error at byte 17: ..."). When ok and `repository`
+/// is given, it receives the payload's repository.full_name string (nullopt when there is none).
+common::Result<void> check_json_object(std::string_view text,
+                                       std::optional<std::string>* repository = nullptr);
 
 }  // namespace receiver

@@ -12,6 +12,7 @@
 #include <list>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -28,6 +29,7 @@
 #include "common/status_counters.hpp"
 #include "common/version.hpp"
 #include "queue-layout/layout.hpp"
+#include "receiver/address.hpp"
 #include "receiver/handler.hpp"
 #include "receiver/inbox.hpp"
 #include "receiver/message.hpp"
@@ -51,11 +53,41 @@ constexpr auto kLingerTime = 1s;
 constexpr std::size_t kLingerBytes = 1 << 20;
 constexpr std::size_t kFirstRead = 4096;
 
-// One live connection, as the shutdown sees it.
+// One live connection, as the shutdown and the eviction of idle connections see it.
 struct Connection {
   beast::tcp_stream* stream;
-  bool idle = true;  // waiting for a request to start (or lingering): safe to cancel at shutdown
+  std::string source;  // the peer's address, the key of the per-address count ("" if unknown)
+  bool idle = true;    // waiting for a request to start (or lingering): safe to cancel at shutdown
+  bool kept_alive = false;  // idle after a request was answered: may be closed to make room
+  bool evicted = false;     // cancelled to make room; ends at once
+  bool refusal = false;     // a refused connection lingering: never counted, never evicted
+  std::chrono::steady_clock::time_point idle_since = std::chrono::steady_clock::now();
 };
+
+// Bytes of request bodies reserved against receiver.max_buffered_bytes, given back when the
+// exchange ends (its body and the entry made from it are gone by then).
+class Reservation {
+ public:
+  explicit Reservation(std::uint64_t& total) : total_(total) {}
+  ~Reservation() { total_ -= held_; }
+  Reservation(const Reservation&) = delete;
+  Reservation& operator=(const Reservation&) = delete;
+  // Adds `bytes` unless that would pass `budget`.
+  bool grow(std::uint64_t bytes, std::uint64_t budget) {
+    if (bytes > budget || total_ > budget - bytes) return false;
+    total_ += bytes;
+    held_ += bytes;
+    return true;
+  }
+  std::uint64_t held() const { return held_; }
+
+ private:
+  std::uint64_t& total_;
+  std::uint64_t held_ = 0;
+};
+
+// How long a client refused for the memory budget is asked to wait.
+constexpr unsigned kRetryAfterS = 5;
 
 std::string field_string(beast::string_view s) {
   return std::string(s.data(), s.size());
@@ -65,6 +97,21 @@ bool is_parse_error(const beast::error_code& ec) {
   static const auto& category = http::make_error_code(http::error::bad_target).category();
   return ec.category() == category && ec != http::error::end_of_stream &&
          ec != http::error::partial_message;
+}
+
+// Every X-Forwarded-For value, joined as RFC 9110's list rule says.
+std::optional<std::string> forwarded_for(const http::request_header<>& header) {
+  std::optional<std::string> out;
+  for (const auto& field : header) {
+    if (!beast::iequals(field.name_string(), "x-forwarded-for")) continue;
+    if (!out) {
+      out.emplace();
+    } else {
+      *out += ", ";
+    }
+    *out += field_string(field.value());
+  }
+  return out;
 }
 
 Request to_request(http::request<http::string_body>&& message, const std::string& peer,
@@ -170,14 +217,66 @@ class Server {
       // Responses are small and written whole: without this, Nagle's algorithm and the
       // client's delayed ACK can add 40 ms to a keep-alive request.
       socket.set_option(tcp::no_delay(true), ignored);
-      if (sessions_ >= config_.receiver.max_connections) {
-        if (refusals_ < config_.receiver.max_connections) {
-          asio::co_spawn(ioc_, refuse(std::move(socket)), log_failure);
-        }
-        continue;  // beyond both caps the socket is simply closed
-      }
-      asio::co_spawn(ioc_, session(std::move(socket)), log_failure);
+      admit(std::move(socket));
     }
+  }
+
+  // Decides, before reading a byte, whether a new connection gets a session. Everything here is
+  // O(connections) at worst, so a flood of connections costs no memory per refused one beyond
+  // a bounded number of short refusal coroutines.
+  void admit(tcp::socket socket) {
+    const auto& limits = config_.receiver;
+    beast::error_code ec;
+    const auto remote = socket.remote_endpoint(ec);
+    const std::string source = ec ? std::string() : remote.address().to_string();
+    const auto address = parse_client_ip(source);
+    const bool proxy = address && in_any(*address, settings_.trusted_proxies);
+    // A peer that is not a trusted proxy is the client itself: the allowlist applies now,
+    // before it can send a body (behind a proxy it applies right after the header).
+    if (!proxy && !settings_.allow_cidrs.empty()) {
+      if (auto refused = refuse_source(settings_, source, std::nullopt)) {
+        refused->close = true;
+        return refuse(std::move(socket), std::move(*refused), "source not allowed");
+      }
+    }
+    // Per address: a proxy carries everyone's requests, so it is exempt.
+    const auto counted = per_source_.find(source);
+    bool made_room = false;  // a connection closed for this one: its slot counts in the total too
+    if (!proxy && counted != per_source_.end() &&
+        counted->second >= limits.max_connections_per_ip) {
+      if (!evict_idle(&source)) {
+        return refuse(std::move(socket), too_many_connections_from(source),
+                      "too many connections from one address");
+      }
+      made_room = true;
+    }
+    // Near the total cap, idle keep-alive connections make room before anyone is refused.
+    if (!made_room && sessions_ >= limits.max_connections - limits.max_connections / 8) {
+      const bool evicted = evict_idle(nullptr);
+      if (!evicted && sessions_ >= limits.max_connections) {
+        return refuse(std::move(socket), too_many_connections(), "too many connections");
+      }
+    }
+    asio::co_spawn(ioc_, session(std::move(socket), source), log_failure);
+  }
+
+  // Closes the longest-idle connection (of `source` when given); false when none is idle.
+  bool evict_idle(const std::string* source) {
+    Connection* oldest = nullptr;
+    for (Connection* connection : connections_) {
+      // Only kept-alive connections: a new one that has not sent its request yet is bounded by
+      // read_timeout_s, and closing it could cut off a client about to send.
+      if (!connection->idle || !connection->kept_alive || connection->evicted ||
+          connection->refusal) {
+        continue;
+      }
+      if (source != nullptr && connection->source != *source) continue;
+      if (oldest == nullptr || connection->idle_since < oldest->idle_since) oldest = connection;
+    }
+    if (oldest == nullptr) return false;
+    oldest->evicted = true;
+    oldest->stream->cancel();
+    return true;
   }
 
   static void log_failure(std::exception_ptr error) {
@@ -203,32 +302,40 @@ class Server {
     std::list<Connection*>::iterator it_;
   };
 
-  asio::awaitable<void> session(tcp::socket socket) {
+  asio::awaitable<void> session(tcp::socket socket, std::string peer) {
     ++sessions_;
+    ++per_source_[peer];
     struct Count {
-      std::uint32_t& n;
-      ~Count() { --n; }
-    } count{sessions_};
+      Server& server;
+      const std::string& peer;
+      ~Count() {
+        --server.sessions_;
+        auto it = server.per_source_.find(peer);
+        if (--it->second == 0) server.per_source_.erase(it);
+      }
+    } count{*this, peer};
     beast::error_code ec;
-    auto remote = socket.remote_endpoint(ec);
-    const std::string peer = ec ? std::string() : remote.address().to_string();
     beast::tcp_stream stream(std::move(socket));
-    Connection self{&stream};
+    Connection self{&stream, peer};
     Registration registration(connections_, self);
     beast::flat_buffer buffer;
 
     bool first = true;
-    while (!stopping_) {
+    while (!stopping_ && !self.evicted) {
       if (buffer.size() == 0) {
-        // Wait for the first byte of the next request. This is the only wait stop() cancels,
-        // so a request that has begun to arrive is always finished. A new connection gets the
-        // read timeout (it has no business being silent); a kept-alive one the idle timeout.
+        // Wait for the first byte of the next request. This is the only wait stop() and
+        // evict_idle() cancel, so a request that has begun to arrive is always finished. A new
+        // connection gets the read timeout (it has no business being silent); a kept-alive one
+        // the idle timeout.
         self.idle = true;
+        self.kept_alive = !first;
+        self.idle_since = std::chrono::steady_clock::now();
         stream.expires_after(first ? config_.receiver.read_timeout()
                                    : config_.receiver.idle_timeout());
         auto [read_ec, n] = co_await stream.async_read_some(buffer.prepare(kFirstRead), nothrow);
         self.idle = false;
-        if (read_ec) break;
+        self.kept_alive = false;
+        if (read_ec || self.evicted) break;
         buffer.commit(n);
       }
       first = false;
@@ -265,16 +372,39 @@ class Server {
     if (!ec && parser.get().count(http::field::transfer_encoding) != 0 && !parser.chunked()) {
       ec = http::error::bad_transfer_encoding;
     }
-    if (!ec && !parser.is_done()) {
+    // Refused before the body is read (so it never reaches memory): a source outside the
+    // allowlist behind a trusted proxy, and a body the memory budget cannot hold.
+    std::optional<Response> early;
+    Reservation reservation(buffered_);
+    if (!ec && !settings_.allow_cidrs.empty()) {
+      const auto forwarded = forwarded_for(parser.get());
+      early = refuse_source(settings_, peer,
+                            forwarded ? std::optional<std::string_view>(*forwarded) : std::nullopt);
+      if (early) early->close = true;
+    }
+    // Each body is counted twice: the body itself and the entry built from it.
+    if (!ec && !early && !parser.is_done() &&
+        !reservation.grow(2 * parser.content_length().value_or(0), limits.max_buffered_bytes)) {
+      early = too_busy(kRetryAfterS);
+    }
+    if (!ec && !early && !parser.is_done()) {
       if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
         // curl and others wait for this before sending a body larger than 1 KB.
         http::response<http::empty_body> go_on{http::status::continue_, 11};
         auto [write_ec, n] = co_await http::async_write(stream, go_on, nothrow);
         ec = write_ec;
       }
-      if (!ec) {
-        auto [body_ec, body_bytes] = co_await http::async_read(stream, buffer, parser, nothrow);
+      // Piece by piece, so that a chunked body (no Content-Length) is counted as it grows.
+      while (!ec && !parser.is_done()) {
+        auto [body_ec, body_bytes] =
+            co_await http::async_read_some(stream, buffer, parser, nothrow);
         ec = body_ec;
+        const std::uint64_t held = 2 * parser.get().body().size();
+        if (!ec && held > reservation.held() &&
+            !reservation.grow(held - reservation.held(), limits.max_buffered_bytes)) {
+          early = too_busy(kRetryAfterS);
+          break;
+        }
       }
     }
 
@@ -287,7 +417,9 @@ class Server {
     std::size_t body_size = 0;
     std::string entry_name;
     After after = After::linger;
-    if (ec == http::error::body_limit) {
+    if (early) {
+      response = std::move(*early);
+    } else if (ec == http::error::body_limit) {
       response = too_large(limits.body_limit_bytes);
     } else if (ec == http::error::header_limit) {
       response = header_too_large(limits.header_limit_bytes);
@@ -316,6 +448,8 @@ class Server {
     message.set(http::field::server, "deploy-receiver");
     message.set(http::field::content_type, "application/json");
     if (!response.allow.empty()) message.set(http::field::allow, response.allow);
+    if (response.retry_after_s != 0)
+      message.set(http::field::retry_after, std::to_string(response.retry_after_s));
     message.body() = std::move(response.body);
     message.keep_alive(after == After::keep_alive);
     message.prepare_payload();
@@ -381,31 +515,45 @@ class Server {
     }
   }
 
-  // A connection beyond max_connections: one 503, then close.
-  asio::awaitable<void> refuse(tcp::socket socket) {
+  // A connection refused at accept (a source outside the allowlist, too many connections):
+  // one short answer, then close. Never a silent close while the number of refusals in
+  // progress is bounded; beyond that the socket is simply closed.
+  void refuse(tcp::socket socket, Response response, const char* why) {
+    if (refusals_ >= config_.receiver.max_connections) return;
+    asio::co_spawn(ioc_, refusal(std::move(socket), std::move(response), why), log_failure);
+  }
+
+  asio::awaitable<void> refusal(tcp::socket socket, Response response, const char* why) {
     ++refusals_;
     struct Count {
       std::uint32_t& n;
       ~Count() { --n; }
     } count{refusals_};
+    beast::error_code ec;
+    const auto remote = socket.remote_endpoint(ec);
+    const std::string peer = ec ? std::string() : remote.address().to_string();
     beast::tcp_stream stream(std::move(socket));
-    Connection self{&stream};
+    Connection self{&stream, peer};
     Registration registration(connections_, self);
-    auto response = too_many_connections();
-    http::response<http::string_body> message{http::status::service_unavailable, 11};
+    self.idle = false;
+    self.refusal = true;
+    const unsigned status = response.status;
+    http::response<http::string_body> message{static_cast<http::status>(status), 11};
     message.set(http::field::server, "deploy-receiver");
     message.set(http::field::content_type, "application/json");
     message.body() = std::move(response.body);
     message.keep_alive(false);
     message.prepare_payload();
     stream.expires_after(kLingerTime);
-    auto [ec, n] = co_await http::async_write(stream, message, nothrow);
-    counters_.count(503);
+    auto [write_ec, n] = co_await http::async_write(stream, message, nothrow);
+    counters_.count(status);  // for the dashboard's /metrics
     common::log::warn("connection refused",
-                      {{"status", 503},
+                      {{"status", status},
+                       {"peer", peer},
+                       {"why", why},
                        {"connections", sessions_},
                        {"max_connections", config_.receiver.max_connections}});
-    if (!ec) co_await linger_close(stream, self);
+    if (!write_ec) co_await linger_close(stream, self);
     stream.close();
   }
 
@@ -419,6 +567,8 @@ class Server {
   std::list<Connection*> connections_;
   std::uint32_t sessions_ = 0;
   std::uint32_t refusals_ = 0;
+  std::unordered_map<std::string, std::uint32_t> per_source_;  // sessions per peer address
+  std::uint64_t buffered_ = 0;  // body bytes reserved by exchanges in progress
   bool stopping_ = false;
   common::StatusCounters counters_{common::receiver_counters_file(config_.state_dir)};
 };

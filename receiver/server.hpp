@@ -6,7 +6,12 @@
 // the body), decide with handle_request(), publish accepted deliveries into inbox/ on a pool of
 // receiver.publish_threads threads (the event loop never waits for the disk, and concurrent
 // requests overlap their fsyncs), and only when the entry is durable write the 202.
-// Connections beyond receiver.max_connections get an immediate 503 and are closed.
+// Admission happens at accept, before a byte is read: a peer outside receiver.allow_cidrs (that
+// is not a trusted proxy) gets a short 403; beyond receiver.max_connections_per_ip (proxies
+// exempt) or receiver.max_connections, the longest-idle keep-alive connection is closed to make
+// room, and only when there is none the newcomer gets an immediate 503. Behind a trusted proxy
+// the allowlist applies right after the header; a body that would take the bodies held in memory
+// past receiver.max_buffered_bytes gets 503 with Retry-After before it is read.
 //
 // SIGINT and SIGTERM (PM2 stops with SIGINT) stop the listener and close idle connections; a
 // request already being read, published or answered is finished; then run() returns 0. A crash

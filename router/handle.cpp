@@ -1,9 +1,18 @@
 // handle.cpp: see handle.hpp.
 #include "router/handle.hpp"
 
-#include <algorithm>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+
+#include "common/entry.hpp"
+#include "common/github_deployment.hpp"
 #include "common/log.hpp"
+#include "common/validate.hpp"
+#include "common/secrets.hpp"
 #include "queue-layout/quarantine.hpp"
 #include "queue-layout/read.hpp"
 #include "queue-layout/scan.hpp"
@@ -12,9 +21,6 @@
 
 namespace router {
 namespace {
-
-// Headroom over the receiver's body limit for the envelope (id, event, received_at, hook_id).
-constexpr std::size_t envelope_bytes = 64 * 1024;
 
 std::string join(const std::vector<std::string>& names) {
   std::string out;
@@ -39,6 +45,36 @@ std::string printable(std::string_view text) {
     }
   }
   return out;
+}
+
+// Sets the file's modification time to now, creating it (and its folder, 0700) when missing:
+// a deployer waiting for checks notices the change (deployer/wait_checks.hpp). Not fsynced: it
+// is a wake-up, not a record, and the deployer polls GitHub anyway.
+std::error_code touch_checks_nudge(const std::filesystem::path& file) {
+  if (const auto ec = queue_layout::ensure_dir(file.parent_path())) return ec;
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return {errno, std::generic_category()};
+  const int rc = ::futimens(fd, nullptr);
+  const int saved = errno;
+  ::close(fd);
+  if (rc != 0) return {saved, std::generic_category()};
+  return {};
+}
+
+// payload[key] (or payload[key][inner]) when it is a string, else "": webhook payloads are not
+// trusted to have the documented types.
+std::string string_at(const nlohmann::json& payload, const std::string& key,
+                      const std::string& inner = "") {
+  const auto it = payload.find(key);
+  if (it == payload.end()) return "";
+  const nlohmann::json* value = &*it;
+  if (!inner.empty()) {
+    if (!value->is_object()) return "";
+    const auto in = value->find(inner);
+    if (in == value->end()) return "";
+    value = &*in;
+  }
+  return value->is_string() ? value->get<std::string>() : "";
 }
 
 std::string delivery_field(const common::EntryMeta& meta) {
@@ -66,6 +102,26 @@ std::optional<ledger::DeliveryRecord> decision_row(const std::string& name,
   return row;
 }
 
+// Whether to queue GitHub deployments; a token file that cannot be read turns them off (logged)
+// rather than stopping the routing.
+bool github_deployments(const common::Config& config) {
+  try {
+    return common::github_deployments_on(config);
+  } catch (const common::SecretError& e) {
+    common::log::error("GitHub deployments are not queued: cannot read the token",
+                       {{"error", e.what()}});
+    return false;
+  }
+}
+
+// The router's outbox file for entry `name`: its own timestamp and uniquifier, so handling the
+// entry again after a crash publishes the same name (EEXIST) instead of a second "queued".
+std::string github_outbox_name(const std::string& name) {
+  const auto dash = name.find('-');
+  std::string uniquifier = name.substr(dash + 1, name.size() - dash - 1 - 5);  // minus ".json"
+  return name.substr(0, dash) + "-q-" + uniquifier.substr(0, 98) + ".json";
+}
+
 }  // namespace
 
 Handler::Handler(const common::Config& config, const queue_layout::Layout& layout,
@@ -74,9 +130,10 @@ Handler::Handler(const common::Config& config, const queue_layout::Layout& layou
       layout_(layout),
       ledger_(ledger),
       inbox_(layout.inbox()),
-      max_bytes_(config.receiver.body_limit_bytes + envelope_bytes),
+      max_bytes_(common::max_entry_bytes(config.receiver.body_limit_bytes)),
       settle_(config.router.settle()),
-      commit_(inbox_) {}
+      commit_(inbox_),
+      github_deployments_(github_deployments(config)) {}
 
 Handled Handler::handle(const std::string& name) {
   Inspection inspection = inspect(inbox_, name, max_bytes_, settle_);
@@ -96,6 +153,8 @@ Handled Handler::handle(const std::string& name) {
     push(name, good.entry, *good.push);
   } else if (event == "ping") {
     ping(name, good.entry);
+  } else if (is_check_event(event)) {
+    checks(name, good.entry);
   } else {
     ignore(name, good.entry, "event \"" + event + "\" is not routed");
   }
@@ -156,6 +215,42 @@ void Handler::ignore(const std::string& name, const common::Entry& entry,
                                       {"reason", reason}});
 }
 
+void Handler::checks(const std::string& name, const common::Entry& entry) {
+  const auto& payload = entry.payload;
+  const std::string repository = string_at(payload, "repository", "full_name");
+  if (!common::valid_repository(repository)) {
+    ignore(name, entry, "event \"" + entry.meta.event + "\" without a valid repository.full_name");
+    return;
+  }
+  const Match match = match_checks(config_, repository);
+  if (match.deployments.empty()) {
+    ignore(name, entry, match.reason);
+    return;
+  }
+  // The commit, for the record only: the deployer asks GitHub's API itself.
+  std::string sha = entry.meta.event == "status" ? string_at(payload, "sha")
+                                                 : string_at(payload, entry.meta.event, "head_sha");
+  if (!common::valid_sha(sha)) sha = "unknown";
+  std::string targets;
+  for (const auto& deployment : match.deployments) {
+    targets += (targets.empty() ? "" : ",") + deployment;
+    // A wake-up only, not an event to keep: a deployer that misses it polls anyway, so a
+    // failure is logged and routing goes on.
+    if (const auto ec = touch_checks_nudge(layout_.root() / "checks" / deployment)) {
+      common::log::warn("cannot wake the deployer waiting for checks",
+                        {{"deployment", deployment}, {"entry", name}, {"error", ec.message()}});
+    }
+  }
+  record_later(name, entry.meta, ledger::Decision::routed,
+               "checks of " + sha.substr(0, 7) + " to " + targets);
+  remove_from_inbox(name);
+  common::log::info("check event routed", {{"delivery", delivery_field(entry.meta)},
+                                           {"entry", name},
+                                           {"event", entry.meta.event},
+                                           {"sha", sha},
+                                           {"deployments", targets}});
+}
+
 void Handler::push(const std::string& name, const common::Entry& entry, const common::Push& push) {
   const Match match = match_push(config_, push);
   if (match.deployments.empty()) {
@@ -206,9 +301,9 @@ void Handler::push(const std::string& name, const common::Entry& entry, const co
 //     are made, so while they cannot be (a full disk) the ledger does not call it routed. It is
 //     queued in decisions_ and written by flush() with the rest of the batch's decisions.
 //  4. remove the entry from the inbox, strictly last: flush() writes the decisions, fsyncs the
-//     queue folders, then unlinks and fsyncs the inbox. Until then a crash leaves the entry in the inbox and
-//     the restarted router redoes steps 1-4, each of which is harmless to repeat; after it,
-//     every step before is durable. So the entry is in each target queue exactly once, never in
+//     queue folders, then unlinks and fsyncs the inbox. Until then a crash leaves the entry in the
+//     inbox and the restarted router redoes steps 1-4, each of which is harmless to repeat; after
+//     it, every step before is durable. So the entry is in each target queue exactly once, never in
 //     none.
 void Handler::route(const std::string& name, const common::Entry& entry, const common::Push& push,
                     const std::vector<std::string>& targets, const std::string& note) {
@@ -229,6 +324,7 @@ void Handler::route(const std::string& name, const common::Entry& entry, const c
       }
       continue;
     }
+    queue_github_queued(deployment, name, push);
     if (const auto ec = commit_.link(layout_.queue(deployment), name)) {
       throw FsError(
           "cannot link " + (inbox_ / name).string() + " into " + layout_.queue(deployment).string(),
@@ -242,6 +338,26 @@ void Handler::route(const std::string& name, const common::Entry& entry, const c
                                      {"deployments", join(targets)},
                                      {"ref", push.ref},
                                      {"sha", push.after}});
+}
+
+// Before the link: a deployer that takes the entry at once queues its own statuses after this
+// one. Never holds up the routing: on failure (a full disk) it is logged, and the deployer's first
+// status creates the GitHub deployment instead.
+void Handler::queue_github_queued(const std::string& deployment, const std::string& name,
+                                  const common::Push& push) {
+  if (!github_deployments_) return;
+  common::DeploymentStatusItem item;
+  item.key = name;
+  item.state = common::DeploymentState::queued;
+  item.description = "Queued " + push.after.substr(0, 7) + " for " + deployment;
+  item.create_sha = push.after;
+  item.ref = push.ref;
+  const auto ec = common::queue_github_status(config_, config_.deployment(deployment), item,
+                                              github_outbox_name(name));
+  if (ec && ec != std::errc::file_exists) {
+    common::log::warn("cannot queue the GitHub deployment of an entry",
+                      {{"deployment", deployment}, {"entry", name}, {"error", ec.message()}});
+  }
 }
 
 void Handler::record(const std::string& name, const common::EntryMeta& meta,
@@ -284,8 +400,7 @@ std::optional<std::filesystem::path> Handler::taken_by_deployment(const std::str
   // Checked in the order an entry travels (queues -> active -> done/failed). Each move links
   // into the next folder before unlinking from the previous one, so an entry moving while we
   // look is always found in a later folder.
-  for (auto folder : {layout_.queue(deployment), layout_.active(deployment),
-                      layout_.done(deployment), layout_.failed(deployment)}) {
+  for (const auto& folder : layout_.entry_folders(deployment)) {
     if (queue_layout::exists(folder, name)) return folder;
   }
   return std::nullopt;

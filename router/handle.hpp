@@ -8,6 +8,9 @@
 //                          deployment (ledger: queue item queued + delivery routed); removed;
 //   push, redelivery of a delivery already queued, running or deployed everywhere it matches
 //                       -> ledger: duplicate; removed;
+//   check_run, check_suite, workflow_run, status of a repository whose deployments wait for
+//   checks             -> <state_dir>/checks/<deployment> touched (wakes the waiting deployer,
+//                          which asks GitHub's API itself); ledger: routed; removed;
 //   anything else       -> ledger: ignored, with the reason; removed.
 //
 // Batching: handle() does the queue items and the links of one entry, but its decision, the
@@ -38,8 +41,8 @@
 
 #include "common/config.hpp"
 #include "common/ledger/ledger.hpp"
-#include "queue-layout/layout.hpp"
 #include "queue-layout/group_commit.hpp"
+#include "queue-layout/layout.hpp"
 #include "router/inspect.hpp"
 #include "router/settle.hpp"
 
@@ -91,12 +94,11 @@ class Handler {
   /// Whether keep_only() has anything to forget.
   bool tracking() const { return !settle_.empty() || !stuck_.empty(); }
 
-  /// Largest inbox file read: the receiver's body limit plus room for the envelope.
-  std::size_t max_entry_bytes() const { return max_bytes_; }
-
  private:
   void reject(const std::string& name, const Bad& bad);
   void ping(const std::string& name, const common::Entry& entry);
+  /// A check event: touches <state_dir>/checks/<deployment> of every deployment it wakes.
+  void checks(const std::string& name, const common::Entry& entry);
   void ignore(const std::string& name, const common::Entry& entry, const std::string& reason);
   void push(const std::string& name, const common::Entry& entry, const common::Push& push);
   void route(const std::string& name, const common::Entry& entry, const common::Push& push,
@@ -112,16 +114,20 @@ class Handler {
                                                            const std::string& name) const;
   /// quarantine() into rejected/; false when a different file of that name is already there.
   bool quarantine(const std::string& name, const std::string& reason);
+  /// GitHub's "queued" for the deploy of `name` into `deployment`'s outbox (docs/github.md).
+  void queue_github_queued(const std::string& deployment, const std::string& name,
+                           const common::Push& push);
 
   const common::Config& config_;
   const queue_layout::Layout& layout_;
   ledger::Ledger& ledger_;
   std::filesystem::path inbox_;
-  std::size_t max_bytes_;
+  std::size_t max_bytes_;  // common::max_entry_bytes
   SettleTracker settle_;
   queue_layout::GroupCommit commit_;
   std::set<std::string> stuck_;
   std::vector<ledger::DeliveryRecord> decisions_;  // of the entries pending in commit_
+  bool github_deployments_;                        // common::github_deployments_on, at start
 };
 
 }  // namespace router

@@ -11,11 +11,7 @@ int main(int argc, char** argv) {
         common::add_standard_options(app, options);
       },
       [&] {
-        auto load = [&] {
-          common::Config config = common::load_config_for(options);
-          common::refuse_root_unless_allowed(config);
-          return config;
-        };
+        auto load = [&] { return common::load_program_config(options); };
         common::ConfigReload reload(load);
         return common::serve_reloading(load(), reload, [&](const common::Config& config) {
           return router::run(config, &reload);

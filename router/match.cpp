@@ -50,4 +50,22 @@ Match match_push(const common::Config& config, const common::Push& push) {
   return match;
 }
 
+bool is_check_event(std::string_view event) {
+  return event == "check_run" || event == "check_suite" || event == "workflow_run" ||
+         event == "status";
+}
+
+Match match_checks(const common::Config& config, const std::string& repository) {
+  Match match;
+  for (const auto& [name, d] : config.deployments) {
+    if (d.enabled && d.wait_for_checks && common::same_repository(d.repository, repository)) {
+      match.deployments.push_back(name);
+    }
+  }
+  if (match.deployments.empty()) {
+    match.reason = "no enabled deployment of " + repository + " waits for checks";
+  }
+  return match;
+}
+
 }  // namespace router

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/config.hpp"
@@ -28,5 +29,13 @@ struct Match {
 
 /// The deployments `push` must be queued for under `config`.
 Match match_push(const common::Config& config, const common::Push& push);
+
+/// True for the events that report on a commit's checks: check_run, check_suite, workflow_run,
+/// status.
+bool is_check_event(std::string_view event);
+
+/// The deployments a check event of `repository` wakes: the enabled ones of that repository
+/// with wait_for_checks (docs/github.md).
+Match match_checks(const common::Config& config, const std::string& repository);
 
 }  // namespace router

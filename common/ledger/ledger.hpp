@@ -1,8 +1,8 @@
 // ledger.hpp: the deploy pipeline's memory in PostgreSQL: every delivery the router decided about,
-// every entry in a deployment's queue, every deploy run and its steps (design.md, "Redeliveries
-// and replays"). Used by the router (record_delivery, delivery_states, record_routed), the
-// deployer (claim, start_run, record_step, finish_run, mark, last_deployed_sha) and deployctl
-// (history, delivery_story).
+// every entry in a deployment's queue, every deploy run and its steps (docs/ledger.md; the rules
+// in docs/router.md "Redeliveries" and docs/replay.md). Used by the router (record_delivery,
+// delivery_states, record_routing), the deployer (claim, start_run, record_step, finish_run,
+// mark, last_deployed_sha) and deployctl (history, delivery_story).
 //
 // Contract:
 // - Each call is one transaction: when it returns, its write is committed. A crash before that
@@ -72,14 +72,9 @@ class Ledger {
   std::map<std::string, QueueState> delivery_states(const DeliveryKey& key,
                                                     const std::string& except_entry = "");
 
-  /// Records that `entry` was put into `deployment`'s queue: state queued, trigger webhook.
-  /// Does nothing when the item exists already (returns false then).
-  bool record_routed(const std::string& deployment, const std::string& entry,
-                     const std::optional<DeliveryKey>& delivery, const std::string& sha,
-                     const std::string& ref);
-
-  /// record_routed for each of `deployments`, in one statement (one round trip, atomic).
-  /// Returns the deployments whose item it created; an existing item is left as it is.
+  /// Records that `entry` was put into the queue of each of `deployments` (state queued, trigger
+  /// webhook), in one statement (one round trip, atomic). Returns the deployments whose item it
+  /// created; an existing item is left as it is.
   std::vector<std::string> record_routing(const std::vector<std::string>& deployments,
                                           const std::string& entry,
                                           const std::optional<DeliveryKey>& delivery,
@@ -126,10 +121,13 @@ class Ledger {
   /// unknown run id.
   void finish_run(RunId run, RunOutcome outcome, const std::string& error = "");
 
-  /// Closes `run` as failed with `error` and, in the same transaction, puts its queue item into
-  /// `retrying`: attempt `next_attempt` is due at `at` (docs/deployer.md "Automatic retries").
-  /// The entry stays in active/; a deployer restarted meanwhile waits for `at` too.
-  void retry_later(RunId run, const std::string& error, int next_attempt, Time at);
+  /// Closes `run` as failed with `error` (without a run, one failing before its start: adds a
+  /// finished failed run row, as mark() does) and, in the same transaction, puts the entry's
+  /// queue item into `retrying`: attempt `next_attempt` is due at `at` (docs/deployer.md
+  /// "Automatic retries"). The entry stays in active/; a deployer restarted meanwhile waits for
+  /// `at` too. Repeating the call once it committed changes nothing.
+  void retry_later(const std::string& deployment, const std::string& entry,
+                   std::optional<RunId> run, const std::string& error, int next_attempt, Time at);
 
   /// Puts `entry`'s queue item into `waiting` with `reason` (the pending checks) and returns
   /// when the wait gives up: the deadline recorded when the entry first waited (kept across

@@ -1,16 +1,11 @@
-// queue.cpp: queue items: routed by the router, claimed by the deployer, marked when skipped.
+// queue.cpp: queue items claimed by the deployer and marked when skipped (the router creates them:
+// record_routing in deliveries.cpp).
 #include "common/ledger/ledger.hpp"
 #include "common/ledger/rows.hpp"
 #include "common/ledger/session.hpp"
 #include "common/printable.hpp"
 
 namespace ledger {
-
-bool Ledger::record_routed(const std::string& deployment, const std::string& entry,
-                           const std::optional<DeliveryKey>& delivery, const std::string& sha,
-                           const std::string& ref) {
-  return !record_routing({deployment}, entry, delivery, sha, ref).empty();
-}
 
 Trigger Ledger::claim(const std::string& deployment, const std::string& entry,
                       const std::string& sha, const std::string& ref,

@@ -100,25 +100,40 @@ void Ledger::finish_run(RunId run, RunOutcome outcome, const std::string& error)
   });
 }
 
-void Ledger::retry_later(RunId run, const std::string& error, int next_attempt, Time at) {
+void Ledger::retry_later(const std::string& deployment, const std::string& entry,
+                         std::optional<RunId> run, const std::string& error, int next_attempt,
+                         Time at) {
+  const std::string error_text = common::printable(error, {true});
   session_->run("retry_later", [&](pqxx::connection& conn) {
     pqxx::work tx{conn};
-    const auto rows = tx.exec_params(
-        "UPDATE runs SET outcome = 'failed', finished_at = now(), error = $2 WHERE id = $1"
-        " RETURNING deployment, entry_name",
-        run, common::printable(error, {true}));
-    if (rows.empty()) {
-      throw Error("ledger: retry_later: run " + std::to_string(run) + " does not exist");
-    }
-    // Together with the run: a crash never leaves the failed attempt without its next one.
-    tx.exec_params(
+    // Together with the run: a crash never leaves the failed attempt without its next one. The
+    // item already scheduled for this attempt: a repeated call, nothing more to write.
+    const auto item = tx.exec_params(
         "UPDATE queue_items SET state = 'retrying', reason = $3, attempt = $4,"
         " next_attempt_at = " +
             detail::time_from("$5") +
             ", checks_deadline = NULL, updated_at = now()"
-            " WHERE deployment = $1 AND entry_name = $2",
-        rows[0][0].as<std::string>(), rows[0][1].as<std::string>(),
-        common::printable(error, {true}), next_attempt, detail::to_micros(at));
+            " WHERE deployment = $1 AND entry_name = $2"
+            " AND NOT (state = 'retrying' AND attempt = $4)"
+            " RETURNING hook_id, delivery_id, trigger, sha, ref",
+        deployment, entry, error_text, next_attempt, detail::to_micros(at));
+    if (item.empty()) return;
+    if (run) {
+      const auto rows = tx.exec_params(
+          "UPDATE runs SET outcome = 'failed', finished_at = now(), error = $2 WHERE id = $1", *run,
+          error_text);
+      if (rows.affected_rows() == 0) {
+        throw Error("ledger: retry_later: run " + std::to_string(*run) + " does not exist");
+      }
+    } else {
+      tx.exec_params(
+          "INSERT INTO runs (deployment, entry_name, hook_id, delivery_id, trigger, sha, ref,"
+          " started_at, finished_at, outcome, error)"
+          " VALUES ($1, $2, $3, $4, $5, $6, $7, now(), now(), 'failed', $8)",
+          deployment, entry, item[0][0].is_null() ? nullptr : item[0][0].c_str(),
+          item[0][1].is_null() ? nullptr : item[0][1].c_str(), item[0][2].as<std::string>(),
+          item[0][3].as<std::string>(), item[0][4].as<std::string>(), error_text);
+    }
     tx.commit();
   });
 }

@@ -146,6 +146,12 @@ void Session::raise(std::string_view what, Verdict verdict, const std::string& m
       std::rethrow_exception(failure);
     } catch (const Error&) {
       throw;
+    } catch (const pqxx::sql_error& e) {
+      const std::string& state = e.sqlstate();
+      if (state.rfind("22", 0) == 0 || state == "23502" || state == "23514") {
+        throw DataError("ledger: " + std::string(what) + " refused a value: " + message);
+      }
+      throw Error("ledger: " + std::string(what) + " failed: " + message);
     } catch (...) {
       throw Error("ledger: " + std::string(what) + " failed: " + message);
     }

@@ -58,6 +58,16 @@ TEST_CASE("cli: usage errors print one line and return 2") {
   CHECK(text.find('\n') == text.size() - 1);
 }
 
+TEST_CASE("cli: a UsageError from the body prints one line with (see --help) and returns 2") {
+  common::StandardOptions options;
+  int status = -1;
+  const auto text = capture_stderr([&] {
+    status = run({"tool"}, options, []() -> int { throw common::UsageError("--sha: too short"); });
+  });
+  CHECK(status == common::kUsageError);
+  CHECK(text == "tool: error: --sha: too short (see --help)\n");
+}
+
 TEST_CASE("cli: exceptions from the body print one escaped line and return 1") {
   common::StandardOptions options;
   int status = -1;

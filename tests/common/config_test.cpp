@@ -74,7 +74,9 @@ TEST_CASE("config: a minimal file gets every default") {
   CHECK(config.receiver.max_connections == 512);
   CHECK(config.receiver.publish_threads == 8);
   CHECK(config.receiver.allow_cidrs.empty());
-  CHECK(config.receiver.trusted_proxy_hops == 0);
+  CHECK(config.receiver.trusted_proxies.empty());
+  CHECK(config.receiver.max_connections_per_ip == 512);  // max_connections unless set
+  CHECK(config.receiver.max_buffered_bytes == 64 << 20);
   CHECK(config.router.settle() == std::chrono::milliseconds(2000));
   CHECK(config.router.rescan_s == 30);
   CHECK(config.retention.done_max_age_days == 30);
@@ -106,8 +108,10 @@ TEST_CASE("config: every key can be set") {
                         {"idle_timeout_s", 2},
                         {"max_connections", 3},
                         {"publish_threads", 4},
+                        {"max_connections_per_ip", 2},
+                        {"max_buffered_bytes", 2 << 20},
                         {"allow_cidrs", {"10.0.0.0/8", "::1"}},
-                        {"trusted_proxy_hops", 1}};
+                        {"trusted_proxies", {"127.0.0.1/32"}}};
   config["router"] = {{"settle_ms", 0}, {"rescan_s", 5}};
   config["retention"] = {{"done_max_age_days", 7}, {"done_max_count", 10}};
   auto& app = config["deployments"]["app"];
@@ -135,7 +139,9 @@ TEST_CASE("config: every key can be set") {
   CHECK(loaded.github.token.env == "TOKEN");
   CHECK(loaded.receiver.body_limit_bytes == 1000);
   CHECK(loaded.receiver.allow_cidrs == std::vector<std::string>{"10.0.0.0/8", "::1"});
-  CHECK(loaded.receiver.trusted_proxy_hops == 1);
+  CHECK(loaded.receiver.trusted_proxies == std::vector<std::string>{"127.0.0.1/32"});
+  CHECK(loaded.receiver.max_connections_per_ip == 2);
+  CHECK(loaded.receiver.max_buffered_bytes == 2 << 20);
   CHECK(loaded.router.settle_ms == 0);
   CHECK(loaded.retention.done_max_age() == std::chrono::hours(24 * 7));
   const auto& d = loaded.deployment("app");
@@ -411,6 +417,23 @@ TEST_CASE("config: other values with rules") {
     config["github"] = {{"api_url", url}};
     CHECK_NOTHROW(load(config));
   }
+  config.erase("github");
+  config["receiver"] = {{"trusted_proxy_hops", 1}};
+  CHECK(error_of(config) ==
+        file +
+            ": receiver.trusted_proxy_hops: was replaced by receiver.trusted_proxies (the CIDRs "
+            "of the proxies whose X-Forwarded-For is believed, e.g. [\"127.0.0.1/32\"] for a "
+            "local nginx)");
+  config["receiver"] = {{"trusted_proxies", {"10.0.0.1/8"}}};
+  CHECK_THAT(error_of(config), Catch::Contains("receiver.trusted_proxies[0]"));
+  config.erase("receiver");
+  config["deployments"]["app"]["webhook_secrets"] = nlohmann::json::array();
+  CHECK_THAT(error_of(config),
+             Catch::Contains("deployments.app.webhook_secrets: must be a non-empty"));
+  config["deployments"]["app"]["webhook_secrets"] = {{{"env", "APP_SECRET"}}};
+  CHECK(load(config).deployment("app").webhook_secrets ==
+        std::vector<common::SecretSource>{common::SecretSource::from_env("APP_SECRET")});
+  config["deployments"]["app"].erase("webhook_secrets");
   config = minimal();
   config["listen"] = {{"host", "127.0.0.1; rm"}};
   CHECK(error_of(config) == file + ": listen.host: must be an IP address or a host name");
@@ -661,4 +684,64 @@ TEST_CASE("config: bad release mode values name their key") {
   CHECK(bad([](json& a) {
           a["activate"] = {{{"name", "x"}}};
         }) == at + "activate[0].run: is required");
+}
+
+TEST_CASE("config: path filters, retry and wait_for_checks, their checks and defaults") {
+  auto config = minimal();
+  auto& app = config["deployments"]["app"];
+  app["paths"] = json::array({"server/**"});
+  app["ignore_paths"] = json::array({"**/*.md"});
+  app["retry"] = {{"attempts", 2}, {"exit_codes", {75, 111}}};
+  app["wait_for_checks"] = json::array({"test", "ci/lint"});
+  app["wait_for_checks_timeout_s"] = 600;
+  config["github"] = {{"checks_poll_s", 5}};
+  const auto loaded = load(config);
+  const auto& d = loaded.deployment("app");
+  CHECK(d.paths == std::vector<std::string>{"server/**"});
+  CHECK(d.ignore_paths == std::vector<std::string>{"**/*.md"});
+  REQUIRE(d.retry);
+  CHECK(d.retry->attempts == 2);
+  CHECK(d.retry->backoff_s == 30);
+  CHECK(d.retry->exit_codes == std::vector<int>{75, 111});
+  REQUIRE(d.wait_for_checks);
+  CHECK_FALSE(d.wait_for_checks->all);
+  CHECK(d.wait_for_checks->names == std::vector<std::string>{"test", "ci/lint"});
+  CHECK(d.wait_for_checks->timeout == std::chrono::seconds(600));
+  CHECK(loaded.github.checks_poll_s == 5);
+  const auto masked = common::to_json_masked(loaded);
+  CHECK(common::to_json_masked(common::parse_config(masked.dump(), file)) == masked);
+
+  const auto defaults = load(minimal());
+  CHECK(defaults.github.checks_poll_s == 30);
+  CHECK_FALSE(defaults.deployment("app").retry);
+  CHECK_FALSE(defaults.deployment("app").wait_for_checks);
+  CHECK(defaults.deployment("app").paths.empty());
+
+  auto all = minimal();
+  all["deployments"]["app"]["wait_for_checks"] = "all";
+  CHECK(load(all).deployment("app").wait_for_checks->all);
+  CHECK(load(all).deployment("app").wait_for_checks->timeout == std::chrono::seconds(3600));
+
+  auto bad = minimal();
+  bad["deployments"]["app"]["wait_for_checks"] = "some";
+  CHECK(error_of(bad) == file +
+                             ": deployments.app.wait_for_checks: must be \"all\" or an array "
+                             "of check names");
+  bad = minimal();
+  bad["deployments"]["app"]["wait_for_checks_timeout_s"] = 10;
+  CHECK(error_of(bad) == file +
+                             ": deployments.app.wait_for_checks_timeout_s: requires "
+                             "\"wait_for_checks\"");
+  bad = minimal();
+  bad["deployments"]["app"]["retry"] = {{"attempts", 11}};
+  CHECK(error_of(bad).starts_with(file + ": deployments.app.retry.attempts: "));
+  bad = minimal();
+  bad["deployments"]["app"]["retry"] = {{"exit_codes", {0}}};
+  CHECK(error_of(bad).starts_with(file + ": deployments.app.retry.exit_codes[0]: "));
+  bad = minimal();
+  bad["deployments"]["app"]["paths"] = json::array();
+  CHECK(error_of(bad).starts_with(file + ": deployments.app.paths: "));
+  bad = minimal();
+  bad["github"] = {{"checks_poll_s", 31}};
+  CHECK(error_of(bad).starts_with(file + ": github.checks_poll_s: "));
 }

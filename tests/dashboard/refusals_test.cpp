@@ -211,6 +211,16 @@ TEST_CASE("dashboard: /metrics needs the bearer token") {
   const auto ok =
       get(site.port, "/metrics", "", {{"Authorization", std::string("Bearer ") + kMetricsToken}});
   CHECK(ok.status == 200);
+  CHECK_THAT(ok.body, Catch::Contains("deploy_notifications_pending{deployment=\"site\"} 0"));
+  // Two notifications waiting in the outbox (and a publish temporary, which is not one).
+  const auto outbox = site.layout.outbox("site");
+  std::filesystem::create_directories(outbox);
+  test::write_file(outbox / "00000000000000000001-team.json", "{}");
+  test::write_file(outbox / "00000000000000000002-team.json", "{}");
+  test::write_file(outbox / ".00000000000000000003-team.json.tmp", "{}");
+  const auto later =
+      get(site.port, "/metrics", "", {{"Authorization", std::string("Bearer ") + kMetricsToken}});
+  CHECK_THAT(later.body, Catch::Contains("deploy_notifications_pending{deployment=\"site\"} 2"));
 }
 
 TEST_CASE("dashboard: GET /api/status is deployctl status --json") {

@@ -17,7 +17,7 @@ const std::vector<std::string> kCommands = {"status",         "enqueue",  "retry
 
 }  // namespace
 
-TEST_CASE("deployctl --help lists every subcommand and each subcommand has --help") {
+TEST_CASE("deployctl --help lists every subcommand and each subcommand has --help with --config") {
   const auto help = deployctl({"--help"});
   CHECK(help.status == 0);
   for (const auto& command : kCommands) {
@@ -27,6 +27,9 @@ TEST_CASE("deployctl --help lists every subcommand and each subcommand has --hel
     CHECK(sub.status == 0);
     CHECK(sub.err.empty());
     CHECK_THAT(sub.out, Catch::Contains(command));
+    // Every subcommand's help names --config and ends with the exit statuses.
+    CHECK_THAT(sub.out, Catch::Contains("--config FILE"));
+    CHECK_THAT(sub.out, Catch::Contains("Exit status: 0 ok, 1 error, 2 usage error"));
   }
   const auto version = deployctl({"--version"});
   CHECK(version.status == 0);

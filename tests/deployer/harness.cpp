@@ -72,7 +72,9 @@ void Harness::write_config() {
       {"state_dir", (tmp / "var").string()},
       {"allow_root", true},
       {"database", {{"url", {{"env", "DATABASE_URL"}}}}},
-      {"github", {{"token", {{"env", "DEPLOYER_TEST_GITHUB_TOKEN"}}}}},
+      // GitHub deployments only where a test turns them on (github_test.cpp): the commit-status
+      // tests count every request their server gets.
+      {"github", {{"token", {{"env", "DEPLOYER_TEST_GITHUB_TOKEN"}}}, {"deployments", false}}},
       {"router", {{"settle_ms", 300}}},
       {"deployments", {{"app", deployment}}},
   };
@@ -105,8 +107,28 @@ std::string Harness::webhook_push(const std::string& sha, const std::string& ref
   meta.hook_id = "123456";
   std::string name = next_name(delivery);
   // The ledger row before the file, as the router does: the deployer must find it queued.
-  ledger_.record_routed("app", name, ledger::DeliveryKey{"123456", delivery}, sha, ref);
+  ledger_.record_routing({"app"}, name, ledger::DeliveryKey{"123456", delivery}, sha, ref);
   drop(name, common::write_entry(meta, payload.dump()));
+  return name;
+}
+
+std::string Harness::inbox_push(const std::string& sha, const std::string& ref) {
+  const std::string delivery = http::random_delivery();
+  nlohmann::json payload = {
+      {"ref", ref},
+      {"before", std::string(40, '0')},
+      {"after", sha},
+      {"repository", {{"full_name", "example/app"}}},
+  };
+  common::EntryMeta meta;
+  meta.id = delivery;
+  meta.event = "push";
+  meta.hook_id = "123456";
+  const std::string name = next_name(delivery);
+  const auto inbox = queue_layout::Layout(tmp / "var").inbox();
+  if (auto ec = queue_layout::publish(inbox, name, common::write_entry(meta, payload.dump()))) {
+    throw std::runtime_error("publish " + name + ": " + ec.message());
+  }
   return name;
 }
 
@@ -127,6 +149,15 @@ Child Harness::start(const std::vector<std::string>& extra_args) {
   environment.emplace("DEPLOY_LOG_LEVEL", "debug");
   for (const auto& [k, v] : git_env()) environment.emplace(k, v);
   return Child(argv, environment, log_file());
+}
+
+Child Harness::start_router() {
+  write_config();
+  std::map<std::string, std::string> environment = env;
+  environment.emplace("DATABASE_URL", database.url());
+  environment.emplace("DEPLOY_ALLOW_ROOT", "1");
+  return Child({bin("router").string(), "--config", config_file().string()}, environment,
+               tmp / "router.log");
 }
 
 std::string Harness::deployer_log() const {

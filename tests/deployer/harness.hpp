@@ -6,11 +6,11 @@
 //   auto a = h.origin.commit({{"README.md", "a\n"}});
 //   h.clone();                                   // the deployment path, a clone of origin
 //   h.steps = nlohmann::json::array({...});      // the deployment's steps (default: none)
-//   auto entry = h.webhook_push(a);              // ledger record_routed + published into queue/
+//   auto entry = h.webhook_push(a);              // ledger record_routing + published into queue/
 //   auto deployer = h.start();
 //   REQUIRE(h.wait_in("done", entry));
 //
-// Entries are written as the router would: the ledger row first (record_routed), then the file,
+// Entries are written as the router would: the ledger row first (record_routing), then the file,
 // published atomically (queue-layout publish), so the deployer never sees half an entry. The
 // deployer's stderr goes to deployer.log; when a test fails with an exception (REQUIRE), the
 // harness prints that log so the failure can be understood from ctest's output (always, when
@@ -63,7 +63,7 @@ class Harness {
   /// Writes the configuration file (called by start()).
   void write_config();
 
-  /// A push as the router queues it: ledger record_routed (queued, webhook), then the entry.
+  /// A push as the router queues it: ledger record_routing (queued, webhook), then the entry.
   std::string webhook_push(const std::string& sha, const std::string& ref = "refs/heads/main",
                            const std::string& delivery = "");
   /// An operator's replay (common::write_replay_entry), no ledger row.
@@ -75,6 +75,10 @@ class Harness {
 
   /// Starts the deployer (writing the configuration first).
   Child start(const std::vector<std::string>& extra_args = {});
+  /// Starts the REAL router on the same configuration (written first); output in router.log.
+  Child start_router();
+  /// A push as the receiver writes it: published into inbox/, for the router to route.
+  std::string inbox_push(const std::string& sha, const std::string& ref = "refs/heads/main");
   /// Waits until deployer.log contains `text`.
   bool wait_log(const std::string& text,
                 std::chrono::milliseconds timeout = std::chrono::seconds(20)) const;

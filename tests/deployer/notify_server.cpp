@@ -102,6 +102,7 @@ void NotifyServer::handle(int fd) {
   std::size_t line_end = head.find("\r\n");
   const std::string request_line = head.substr(0, line_end);
   const auto first = request_line.find(' ');
+  request.method = request_line.substr(0, first);
   request.target = request_line.substr(first + 1, request_line.rfind(' ') - first - 1);
   while (line_end != std::string::npos) {
     const auto start = line_end + 2;
@@ -117,11 +118,18 @@ void NotifyServer::handle(int fd) {
   auto signature = request.headers.find("x-deployer-signature-256");
   request.signature_ok =
       signature != request.headers.end() && signature->second == http::sign(secret_, request.body);
+  const Reply reply = responder_ ? responder_(request) : Reply{};
   {
     std::lock_guard lock(mutex_);
     received_.push_back(std::move(request));
   }
-  const std::string answer = "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
+  const std::string answer =
+      reply.status == 204
+          ? "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"
+          : "HTTP/1.1 " + std::to_string(reply.status) +
+                " Answer\r\nContent-Type: application/json; charset=utf-8\r\n"
+                "Content-Length: " +
+                std::to_string(reply.body.size()) + "\r\nConnection: close\r\n\r\n" + reply.body;
   (void)!::write(fd, answer.data(), answer.size());
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -16,6 +17,7 @@
 namespace test::deployer {
 
 struct Notified {
+  std::string method;
   std::string target;
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
@@ -29,6 +31,17 @@ class NotifyServer {
   ~NotifyServer();
   NotifyServer(const NotifyServer&) = delete;
   NotifyServer& operator=(const NotifyServer&) = delete;
+
+  /// An answer: status and JSON body.
+  struct Reply {
+    unsigned status = 204;
+    std::string body;
+  };
+  /// Answers each request with what `responder` returns (called on the server's thread) instead
+  /// of 204. Call before start().
+  void respond_with(std::function<Reply(const Notified&)> responder) {
+    responder_ = std::move(responder);
+  }
 
   /// Listens (throws when the port is taken). Requests recorded before are kept.
   void start();
@@ -47,6 +60,7 @@ class NotifyServer {
   std::atomic<bool> stop_{false};
   mutable std::mutex mutex_;
   std::vector<Notified> received_;
+  std::function<Reply(const Notified&)> responder_;
   std::thread thread_;
 };
 

@@ -194,7 +194,9 @@ std::string ReleaseRig::commit(const std::string& message, Breakage breakage) {
 }
 
 std::string ReleaseRig::deploy(const std::string& sha) {
-  const auto enqueued = deployctl({"enqueue", "app", "--sha", sha});
+  // --no-check: the commit was just pushed to the origin, so the deployment's repo.git does not
+  // have it yet (the deployer fetches it), as for a webhook push.
+  const auto enqueued = deployctl({"enqueue", "app", "--sha", sha, "--no-check"});
   if (enqueued.status != 0) throw std::runtime_error("deployctl enqueue: " + enqueued.output);
   const std::string entry = last_line(enqueued.output);
   const auto var = root_ / "var";

@@ -34,7 +34,7 @@ TEST_CASE("claim: routed is webhook absent or final is operator running keeps it
   ledger::Ledger ledger{db.url()};
 
   SECTION("an entry the router queued is a webhook deploy") {
-    ledger.record_routed("site", "e.json", key, sha('a'), main_ref);
+    ledger.record_routing({"site"}, "e.json", key, sha('a'), main_ref);
     CHECK(ledger.claim("site", "e.json", sha('a'), main_ref) == Trigger::webhook);
     const auto item = ledger.queue_item("site", "e.json");
     CHECK(item->state == QueueState::running);
@@ -55,7 +55,7 @@ TEST_CASE("claim: routed is webhook absent or final is operator running keeps it
     CHECK(ledger.queue_item("site", "copy.json")->delivery == key);
   }
   SECTION("an entry moved back from failed/ is an operator retry") {
-    ledger.record_routed("site", "e.json", key, sha('a'), main_ref);
+    ledger.record_routing({"site"}, "e.json", key, sha('a'), main_ref);
     ledger.claim("site", "e.json", sha('a'), main_ref);
     ledger.finish_run(ledger.start_run("site", "e.json", sha('a'), main_ref, {}, key),
                       RunOutcome::failed, "build failed");
@@ -66,7 +66,7 @@ TEST_CASE("claim: routed is webhook absent or final is operator running keeps it
     CHECK(item->delivery == key);  // the delivery stays attached
   }
   SECTION("an entry replayed after it succeeded or was skipped is an operator deploy") {
-    ledger.record_routed("site", "e.json", key, sha('a'), main_ref);
+    ledger.record_routing({"site"}, "e.json", key, sha('a'), main_ref);
     ledger.mark("site", "e.json", QueueState::superseded, "newer push waiting");
     CHECK(ledger.claim("site", "e.json", sha('a'), main_ref) == Trigger::operator_);
   }
@@ -75,7 +75,7 @@ TEST_CASE("claim: routed is webhook absent or final is operator running keeps it
 TEST_CASE("two deployers claiming one queued entry at once both see a webhook deploy") {
   ledger_test::MigratedDatabase db;
   ledger::Ledger setup{db.url()};
-  setup.record_routed("site", "e.json", key, sha('a'), main_ref);
+  setup.record_routing({"site"}, "e.json", key, sha('a'), main_ref);
   std::latch go{2};
   Trigger triggers[2] = {Trigger::operator_, Trigger::operator_};
   auto claim = [&](int i) {
@@ -94,7 +94,7 @@ TEST_CASE("two deployers claiming one queued entry at once both see a webhook de
 TEST_CASE("a run records its steps and its outcome sets the queue item's state") {
   ledger_test::MigratedDatabase db;
   ledger::Ledger ledger{db.url()};
-  ledger.record_routed("site", "e.json", key, sha('b'), main_ref);
+  ledger.record_routing({"site"}, "e.json", key, sha('b'), main_ref);
   ledger.claim("site", "e.json", sha('b'), main_ref);
 
   const auto run = ledger.start_run("site", "e.json", sha('b'), main_ref, sha('a'), key);
@@ -162,7 +162,7 @@ TEST_CASE("an interrupted run leaves the entry running and the next attempt clos
 TEST_CASE("mark records superseded and stale entries once with a run row for the history") {
   ledger_test::MigratedDatabase db;
   ledger::Ledger ledger{db.url()};
-  ledger.record_routed("site", "old.json", key, sha('a'), main_ref);
+  ledger.record_routing({"site"}, "old.json", key, sha('a'), main_ref);
 
   ledger.mark("site", "old.json", QueueState::superseded, "newer push new.json is waiting");
   ledger.mark("site", "old.json", QueueState::superseded, "newer push new.json is waiting");
@@ -193,7 +193,7 @@ TEST_CASE("mark records superseded and stale entries once with a run row for the
 TEST_CASE("mark closes a run a killed deployer left open as interrupted") {
   ledger_test::MigratedDatabase db;
   ledger::Ledger ledger{db.url()};
-  ledger.record_routed("site", "e.json", key, sha('a'), main_ref);
+  ledger.record_routing({"site"}, "e.json", key, sha('a'), main_ref);
   ledger.claim("site", "e.json", sha('a'), main_ref, key);
   // The deployer is killed -9 during this run; when the entry is taken again a newer push is
   // waiting, so it is superseded instead of run again.
@@ -246,12 +246,12 @@ TEST_CASE("misuse is ledger::Error not Unavailable and the connection stays usab
 TEST_CASE("supersede marks only queued webhook pushes, in one statement with their run rows") {
   ledger_test::MigratedDatabase db;
   ledger::Ledger ledger{db.url()};
-  ledger.record_routed("site", "1.json", ledger::DeliveryKey{"h", "d1"}, sha('a'), main_ref);
-  ledger.record_routed("site", "2.json", ledger::DeliveryKey{"h", "d2"}, sha('b'), main_ref);
-  ledger.record_routed("site", "3.json", ledger::DeliveryKey{"h", "d3"}, sha('c'), main_ref);
-  ledger.claim("site", "3.json", sha('c'), main_ref);                // running: left alone
-  ledger.claim("site", "op.json", sha('d'), main_ref);               // an operator's: left alone
-  ledger.record_routed("other", "1.json", key, sha('a'), main_ref);  // another deployment
+  ledger.record_routing({"site"}, "1.json", ledger::DeliveryKey{"h", "d1"}, sha('a'), main_ref);
+  ledger.record_routing({"site"}, "2.json", ledger::DeliveryKey{"h", "d2"}, sha('b'), main_ref);
+  ledger.record_routing({"site"}, "3.json", ledger::DeliveryKey{"h", "d3"}, sha('c'), main_ref);
+  ledger.claim("site", "3.json", sha('c'), main_ref);                   // running: left alone
+  ledger.claim("site", "op.json", sha('d'), main_ref);                  // an operator's: left alone
+  ledger.record_routing({"other"}, "1.json", key, sha('a'), main_ref);  // another deployment
 
   // Names with the characters an array literal must escape reach the query intact.
   const std::vector<std::string> asked{"1.json", "2.json", "3.json", "op.json", "x\"y\\z,{}"};
@@ -275,4 +275,19 @@ TEST_CASE("supersede marks only queued webhook pushes, in one statement with the
   // Repeated (a re-run after a crash): nothing is queued any more, nothing changes.
   CHECK(ledger.supersede("site", asked, "again").empty());
   CHECK(count_rows(db.url(), "SELECT count(*) FROM runs WHERE outcome = 'superseded'") == 2);
+}
+
+TEST_CASE("a value PostgreSQL refuses is a DataError, about that one call") {
+  ledger_test::MigratedDatabase db;
+  ledger::Ledger ledger{db.url()};
+  // A byte that is not UTF-8 (SQLSTATE 22021): the deployer fails the entry, not itself.
+  const std::string bad_ref = "refs/heads/\xff";
+  CHECK_THROWS_AS(ledger.claim("site", "bad.json", sha('a'), bad_ref), ledger::DataError);
+  try {
+    ledger.claim("site", "bad.json", sha('a'), bad_ref);
+  } catch (const ledger::DataError& e) {
+    CHECK_THAT(e.what(), Catch::Contains("ledger: claim refused a value"));
+  }
+  // The connection is still good for the next entry.
+  CHECK(ledger.claim("site", "good.json", sha('a'), main_ref) == Trigger::operator_);
 }

@@ -32,7 +32,7 @@ TEST_CASE("history gives the last success and failure and the newest runs first"
   const auto ok1 = run("site", "1.json", '1', RunOutcome::succeeded);
   const auto bad = run("site", "2.json", '2', RunOutcome::failed, "build failed");
   const auto ok2 = run("site", "3.json", '3', RunOutcome::succeeded);
-  ledger.record_routed("site", "4.json", ledger::DeliveryKey{"h", "d"}, sha('4'), main_ref);
+  ledger.record_routing({"site"}, "4.json", ledger::DeliveryKey{"h", "d"}, sha('4'), main_ref);
   ledger.mark("site", "4.json", QueueState::stale, "older than " + sha('3'));
   run("other", "5.json", '5', RunOutcome::failed, "other failure");
 
@@ -61,8 +61,8 @@ TEST_CASE("delivery_story tells everything about one delivery id") {
 
   // First arrival: routed to two deployments; prod deploys, staging fails.
   ledger.record_delivery(receipt("hook", "delivery-1", "0001-delivery-1.json", Decision::routed));
-  ledger.record_routed("prod", "0001-delivery-1.json", key, sha('a'), main_ref);
-  ledger.record_routed("staging", "0001-delivery-1.json", key, sha('a'), "refs/heads/staging");
+  ledger.record_routing({"prod"}, "0001-delivery-1.json", key, sha('a'), main_ref);
+  ledger.record_routing({"staging"}, "0001-delivery-1.json", key, sha('a'), "refs/heads/staging");
   ledger.claim("prod", "0001-delivery-1.json", sha('a'), main_ref);
   const auto prod = ledger.start_run("prod", "0001-delivery-1.json", sha('a'), main_ref, {}, key);
   ledger.record_step(prod, 0, "install", StepOutcome::succeeded, 0, 10ms);
@@ -77,7 +77,7 @@ TEST_CASE("delivery_story tells everything about one delivery id") {
   // The redelivery: routed to staging only.
   ledger.record_delivery(receipt("hook", "delivery-1", "0002-delivery-1.json", Decision::routed,
                                  "redelivery of a failed deploy"));
-  ledger.record_routed("staging", "0002-delivery-1.json", key, sha('a'), "refs/heads/staging");
+  ledger.record_routing({"staging"}, "0002-delivery-1.json", key, sha('a'), "refs/heads/staging");
 
   // Noise that must not appear.
   ledger.record_delivery(receipt("hook", "delivery-2", "0003-delivery-2.json", Decision::ping));

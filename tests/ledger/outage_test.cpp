@@ -50,7 +50,7 @@ TEST_CASE("a server restarted while the ledger was idle is invisible to the next
   test::Cluster cluster;
   ledger::migrate(cluster.url());
   ledger::Ledger ledger{cluster.url()};
-  ledger.record_routed("site", "e.json", std::nullopt, sha_a, main_ref);
+  ledger.record_routing({"site"}, "e.json", std::nullopt, sha_a, main_ref);
 
   const std::string log = capture_stderr([&] {
     cluster.stop();

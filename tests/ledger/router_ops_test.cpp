@@ -1,5 +1,6 @@
 // The router's operations: delivery records, routed queue items, and delivery_states, the
-// redelivery rule of design.md (queued/running/succeeded -> duplicate; failed -> route again).
+// redelivery rule of docs/router.md (queued/running/succeeded -> duplicate; failed -> route
+// again).
 #include <algorithm>
 #include <pqxx/pqxx>
 #include <thread>
@@ -53,13 +54,14 @@ TEST_CASE("record_delivery upserts one row per entry and keeps redeliveries apar
   CHECK(story.receipts[3].decision == Decision::ping);
 }
 
-TEST_CASE("record_routed inserts a queued webhook item once and never moves it back") {
+TEST_CASE("record_routing inserts a queued webhook item once and never moves it back") {
   ledger_test::MigratedDatabase db;
   ledger::Ledger ledger{db.url()};
   const ledger::DeliveryKey key{"h", "d"};
 
-  CHECK(ledger.record_routed("site", "e.json", key, sha_a, main_ref));
-  CHECK_FALSE(ledger.record_routed("site", "e.json", key, sha_a, main_ref));
+  CHECK(ledger.record_routing({"site"}, "e.json", key, sha_a, main_ref) ==
+        std::vector<std::string>{"site"});
+  CHECK(ledger.record_routing({"site"}, "e.json", key, sha_a, main_ref).empty());
   auto item = ledger.queue_item("site", "e.json");
   REQUIRE(item);
   CHECK(item->state == QueueState::queued);
@@ -69,7 +71,7 @@ TEST_CASE("record_routed inserts a queued webhook item once and never moves it b
   CHECK(item->ref == main_ref);
 
   ledger.claim("site", "e.json", sha_a, main_ref);
-  CHECK_FALSE(ledger.record_routed("site", "e.json", key, sha_a, main_ref));
+  CHECK(ledger.record_routing({"site"}, "e.json", key, sha_a, main_ref).empty());
   CHECK(ledger.queue_item("site", "e.json")->state == QueueState::running);
   CHECK_FALSE(ledger.queue_item("site", "other.json"));
 }
@@ -137,8 +139,8 @@ TEST_CASE(
   const ledger::DeliveryKey key{"h", "d"};
 
   CHECK(ledger.delivery_states(key).empty());
-  ledger.record_routed("prod", "0001-d.json", key, sha_a, main_ref);
-  ledger.record_routed("staging", "0001-d.json", key, sha_a, main_ref);
+  ledger.record_routing({"prod"}, "0001-d.json", key, sha_a, main_ref);
+  ledger.record_routing({"staging"}, "0001-d.json", key, sha_a, main_ref);
 
   auto states = ledger.delivery_states("h", "d");
   CHECK(states == std::map<std::string, QueueState>{{"prod", QueueState::queued},
@@ -162,7 +164,7 @@ TEST_CASE(
   CHECK_FALSE(ledger::blocks_redelivery(QueueState::failed));
 
   // The redelivery is routed to staging again: its newer item is the one that counts.
-  ledger.record_routed("staging", "0002-d.json", key, sha_a, main_ref);
+  ledger.record_routing({"staging"}, "0002-d.json", key, sha_a, main_ref);
   CHECK(ledger.delivery_states(key).at("staging") == QueueState::queued);
   // ...except for the router deciding that very entry again after a crash.
   CHECK(ledger.delivery_states(key, "0002-d.json").at("staging") == QueueState::failed);
@@ -194,9 +196,11 @@ TEST_CASE("concurrent routers writing the same and different rows never fail or 
           const std::string own = "own-" + std::to_string(t) + "-" + std::to_string(i) + ".json";
           ledger.record_delivery(
               receipt("h", std::string("d").append(std::to_string(i)), shared, Decision::routed));
-          if (ledger.record_routed("site", shared, ledger::DeliveryKey{"h", "d"}, sha_a, main_ref))
+          if (!ledger
+                   .record_routing({"site"}, shared, ledger::DeliveryKey{"h", "d"}, sha_a, main_ref)
+                   .empty())
             ++inserted[t];
-          ledger.record_routed("site", own, std::nullopt, sha_a, main_ref);
+          ledger.record_routing({"site"}, own, std::nullopt, sha_a, main_ref);
         }
       } catch (const std::exception& e) {
         errors[t] = e.what();

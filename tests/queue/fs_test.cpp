@@ -8,6 +8,7 @@
 
 #include "queue-layout/errors.hpp"
 #include "queue-layout/fs.hpp"
+#include "tests/support/fault_fs.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using queue_layout::FaultInjectingFs;

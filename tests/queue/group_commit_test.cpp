@@ -5,6 +5,7 @@
 
 #include "queue-layout/fs.hpp"
 #include "queue-layout/group_commit.hpp"
+#include "tests/support/fault_fs.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;

@@ -8,6 +8,7 @@
 #include "queue-layout/errors.hpp"
 #include "queue-layout/fs.hpp"
 #include "queue-layout/layout.hpp"
+#include "tests/support/fault_fs.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using queue_layout::Layout;
@@ -23,7 +24,7 @@ unsigned mode_of(const std::filesystem::path& p) {
 
 }  // namespace
 
-TEST_CASE("layout paths follow the design") {
+TEST_CASE("layout paths follow the documented layout") {
   const Layout layout("/srv/state");
   CHECK(layout.inbox() == "/srv/state/inbox");
   CHECK(layout.queue("durhack") == "/srv/state/queues/durhack");
@@ -33,6 +34,10 @@ TEST_CASE("layout paths follow the design") {
   CHECK(layout.logs("durhack") == "/srv/state/logs/durhack");
   CHECK(layout.rejected() == "/srv/state/rejected");
   CHECK(layout.locks() == "/srv/state/locks");
+  // The order an entry travels.
+  CHECK(layout.entry_folders("durhack") ==
+        std::array<std::filesystem::path, 4>{layout.queue("durhack"), layout.active("durhack"),
+                                             layout.done("durhack"), layout.failed("durhack")});
   CHECK_THROWS_AS(layout.queue("../etc"), std::invalid_argument);
   CHECK_THROWS_AS(layout.done(""), std::invalid_argument);
 }

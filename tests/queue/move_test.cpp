@@ -13,6 +13,7 @@
 #include "queue-layout/publish.hpp"
 #include "queue-layout/scan.hpp"
 #include "tests/queue/helpers.hpp"
+#include "tests/support/fault_fs.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using queue_layout::FaultInjectingFs;

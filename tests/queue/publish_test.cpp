@@ -14,6 +14,7 @@
 #include "queue-layout/recover.hpp"
 #include "queue-layout/scan.hpp"
 #include "tests/queue/helpers.hpp"
+#include "tests/support/fault_fs.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using queue_layout::FaultInjectingFs;

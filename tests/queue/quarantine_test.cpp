@@ -11,6 +11,7 @@
 #include "queue-layout/quarantine.hpp"
 #include "queue-layout/scan.hpp"
 #include "tests/queue/helpers.hpp"
+#include "tests/support/fault_fs.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using queue_layout::quarantine;

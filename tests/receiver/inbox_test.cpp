@@ -7,6 +7,7 @@
 #include "queue-layout/fs.hpp"
 #include "queue-layout/scan.hpp"
 #include "receiver/inbox.hpp"
+#include "tests/support/fault_fs.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {

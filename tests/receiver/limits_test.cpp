@@ -151,10 +151,11 @@ TEST_CASE("connections beyond max_connections get 503 at once and freed slots ar
   test::ReceiverOptions options;
   options.receiver = {{"max_connections", 2}};
   ReceiverProcess receiver(options);
+  // Busy connections (a request begun): none of them may be closed to make room.
   std::vector<http::Connection> held;
   for (int i = 0; i < 2; ++i) {
     held.emplace_back(receiver.port());
-    CHECK(held.back().request(http::simple_request("GET", "/")).status == 200);
+    held.back().send("GET / HTTP/1.1\r\nHost: x\r\n");
   }
   http::Connection extra(receiver.port());
   auto refused = extra.read_response();  // answered without even sending a request
@@ -174,5 +175,16 @@ TEST_CASE("connections beyond max_connections get 503 at once and freed slots ar
       },
       5s));
   // The held connection still works.
-  CHECK(held.front().request(http::simple_request("GET", "/")).status == 200);
+  held.front().send("\r\n");
+  CHECK(held.front().read_response().status == 200);
+
+  // Now idle (kept alive, waiting for its next request): at the cap, a new connection closes
+  // it instead of being refused.
+  http::Connection busy(receiver.port());
+  busy.send("GET / HTTP/1.1\r\nHost: x\r\n");
+  http::Connection newcomer(receiver.port());
+  CHECK(newcomer.request(http::simple_request("GET", "/")).status == 200);
+  CHECK(held.front().closed_by_peer(5s));
+  busy.send("\r\n");
+  CHECK(busy.read_response().status == 200);
 }

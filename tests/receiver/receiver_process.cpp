@@ -25,6 +25,7 @@ ReceiverProcess::ReceiverProcess(ReceiverOptions options) : options_(std::move(o
           {"path", (dir_ / "site").string()},
           {"steps", nlohmann::json::array()}}}}},
   };
+  for (const auto& [key, value] : options_.top.items()) config[key] = value;
   config_ = dir_ / "deployer.json";
   write_file(config_, config.dump(2));
   if (options_.start) start();

@@ -23,6 +23,8 @@ inline constexpr const char* kReceiverSecret = "It's a Secret to Everybody";
 struct ReceiverOptions {
   /// Keys merged into the configuration's "receiver" object (e.g. {"read_timeout_s", 1}).
   nlohmann::json receiver = nlohmann::json::object();
+  /// Top-level keys merged into the configuration last (e.g. "deployments", "secrets").
+  nlohmann::json top = nlohmann::json::object();
   /// Extra environment; WEBHOOK_SECRET is set to kReceiverSecret unless `with_secret` is false.
   std::map<std::string, std::string> env;
   bool with_secret = true;

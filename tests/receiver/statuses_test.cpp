@@ -156,21 +156,21 @@ TEST_CASE("other content types are 415 and bodies that are not one JSON object a
   CHECK(receiver.child().running());
 }
 
-TEST_CASE("the allowlist refuses other sources with 403 and honours only trusted hops") {
+TEST_CASE("the allowlist refuses other sources with 403 and believes only trusted proxies") {
   SECTION("no trusted proxy: the loopback peer is outside the list") {
     test::ReceiverOptions options;
     options.receiver = {{"allow_cidrs", {"192.30.252.0/22", "2a0a:a440::/29"}}};
     ReceiverProcess receiver(options);
     auto hook = receiver.webhook();
     check_refused(receiver, hook, 403);
-    // X-Forwarded-For is not believed without trusted hops.
+    // X-Forwarded-For is not believed from a peer that is not a trusted proxy.
     hook.extra_headers = {{"X-Forwarded-For", "192.30.252.1"}};
     check_refused(receiver, hook, 403);
   }
-  SECTION("one trusted proxy: the rightmost X-Forwarded-For entry is the client") {
+  SECTION("a trusted proxy: the rightmost untrusted X-Forwarded-For entry is the client") {
     test::ReceiverOptions options;
     options.receiver = {{"allow_cidrs", {"192.30.252.0/22", "2a0a:a440::/29"}},
-                        {"trusted_proxy_hops", 1}};
+                        {"trusted_proxies", {"127.0.0.1/32"}}};
     ReceiverProcess receiver(options);
     auto hook = receiver.webhook();
     hook.extra_headers = {{"X-Forwarded-For", "203.0.113.5, 192.30.252.1"}};

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "tests/receiver/receiver_process.hpp"
+#include "tests/support/fault_fs.hpp"
 #include "tests/support/http.hpp"
 #include "tests/support/skip.hpp"
 #include "tests/support/temp_dir.hpp"

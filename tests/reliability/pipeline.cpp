@@ -91,13 +91,17 @@ Pipeline::Pipeline(std::string database_url, int commits, const std::string& sta
     };
   }
   // github.api_url points at a closed port: statuses are attempted with the token and given up,
-  // which is what lets the test check the token never reaches a log.
+  // which is what lets the test check the token never reaches a log. GitHub deployments are off:
+  // their outbox would keep every status for ever (a closed port is retried), filling the small
+  // state folders of the disk-full runs; they have their own tests (deployer_tests [github]).
   nlohmann::json config = {
       {"instance", "reliability"},
       {"state_dir", "var"},
       {"allow_root", true},
       {"listen", {{"host", "127.0.0.1"}, {"port", port_}}},
-      {"github", {{"api_url", "http://127.0.0.1:" + std::to_string(test::free_port())}}},
+      {"github",
+       {{"api_url", "http://127.0.0.1:" + std::to_string(test::free_port())},
+        {"deployments", false}}},
       {"router", {{"settle_ms", 200}, {"rescan_s", 2}}},
       {"retention", {{"done_max_count", 1000000}}},
       {"deployments", deployments},

@@ -32,6 +32,7 @@ std::string config_text(const std::vector<DeploymentSpec>& deployments, std::uin
         {"deletions", d.deletions},
         {"steps", nlohmann::json::array()},
     };
+    if (d.wait_for_checks) config["deployments"][d.name]["wait_for_checks"] = "all";
   }
   return config.dump(2);
 }

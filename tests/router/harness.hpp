@@ -29,6 +29,7 @@ struct DeploymentSpec {
   bool enabled = true;
   bool tags = false;
   bool deletions = false;
+  bool wait_for_checks = false;  // "wait_for_checks": "all"
 };
 
 /// A push payload's fields: PushSpec().on("refs/heads/staging").in("o/r").at(sha(1)).

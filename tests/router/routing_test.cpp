@@ -211,3 +211,51 @@ TEST_CASE("the router refuses an invalid configuration before touching the inbox
   CHECK(RouterEnv::files(dir / "state" / "inbox") == Names{"00000000000000000001-x.json"});
   CHECK_FALSE(std::filesystem::exists(dir / "state" / "rejected"));
 }
+
+TEST_CASE("check events wake the deployments that wait for checks of their repository") {
+  RouterEnv env({{"durhack", "ducompsoc/durhack", "main", true, false, false, true},
+                 {"durhack-staging", "ducompsoc/durhack", "staging"},
+                 {"other", "someone/else", "main"}});
+  const std::string sha(40, 'c');
+  // Shapes of GitHub's check_run, workflow_run and status payloads (the fields the router reads).
+  env.publish(
+      event_entry("cr-1", "check_run",
+                  R"({"action":"completed","check_run":{"id":1,"name":"test","head_sha":")" + sha +
+                      R"(","status":"completed","conclusion":"success"},)"
+                      R"("repository":{"full_name":"DUCOMPSOC/durhack"}})"),
+      "cr-1");
+  env.publish(event_entry("st-1", "status",
+                          R"({"sha":")" + sha +
+                              R"(","context":"ci","state":"success",)"
+                              R"("repository":{"full_name":"someone/else"}})"),
+              "st-1");
+  drain(env);
+
+  const auto nudge = env.layout().root() / "checks" / "durhack";
+  CHECK(std::filesystem::exists(nudge));
+  CHECK_FALSE(std::filesystem::exists(env.layout().root() / "checks" / "durhack-staging"));
+  CHECK_FALSE(std::filesystem::exists(env.layout().root() / "checks" / "other"));
+  std::vector<ledger::DeliveryRecord> store;
+  const auto& routed = only_receipt(env, "cr-1", store);
+  CHECK(routed.decision == ledger::Decision::routed);
+  CHECK(routed.reason == "checks of ccccccc to durhack");
+  const auto& ignored = only_receipt(env, "st-1", store);
+  CHECK(ignored.decision == ledger::Decision::ignored);
+  CHECK(ignored.reason == "no enabled deployment of someone/else waits for checks");
+  // Nothing is queued: a check event is a wake-up, not a deploy.
+  for (const auto& d : {"durhack", "durhack-staging", "other"}) {
+    CHECK(RouterEnv::entries(env.layout().queue(d)).empty());
+  }
+
+  // The next one moves the file's time forward: that is what the waiting deployer notices.
+  const auto before = std::filesystem::last_write_time(nudge);
+  std::filesystem::last_write_time(nudge, before - std::chrono::hours(1));
+  env.publish(event_entry("ws-1", "workflow_run",
+                          R"({"action":"completed","workflow_run":{"id":2,"head_sha":")" + sha +
+                              R"(","conclusion":"success"},)"
+                              R"("repository":{"full_name":"ducompsoc/durhack"}})"),
+              "ws-1");
+  drain(env);
+  CHECK(std::filesystem::last_write_time(nudge) > before - std::chrono::minutes(1));
+  CHECK(only_receipt(env, "ws-1", store).decision == ledger::Decision::routed);
+}

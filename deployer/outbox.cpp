@@ -1,7 +1,5 @@
-// notify_outbox.cpp: see notify_outbox.hpp.
-#include "deployer/notify_outbox.hpp"
-
-#include <unistd.h>
+// outbox.cpp: see outbox.hpp.
+#include "deployer/outbox.hpp"
 
 #include <algorithm>
 #include <boost/asio/this_coro.hpp>
@@ -14,10 +12,11 @@
 #include "common/http_client.hpp"
 #include "common/json_parse.hpp"
 #include "common/log.hpp"
+#include "common/outbox.hpp"
 #include "common/small_file.hpp"
+#include "deployer/github_outbox.hpp"
 #include "queue-layout/layout.hpp"
 #include "queue-layout/move.hpp"
-#include "queue-layout/name.hpp"
 #include "queue-layout/publish.hpp"
 #include "queue-layout/recover.hpp"
 #include "queue-layout/scan.hpp"
@@ -34,6 +33,8 @@ constexpr std::size_t kMaxOutboxFile = 1 << 20;
 constexpr auto kAttemptTimeout = std::chrono::seconds(10);
 // How long the drain sleeps with nothing due: the Watcher wakes it sooner for a new file.
 constexpr auto kIdle = std::chrono::seconds(30);
+// The channel of GitHub items: '@' is not allowed in a notification name.
+const std::string kGitHubChannel = "@github";
 
 const common::Notification* find_notification(const common::Config& config,
                                               const std::string& name) {
@@ -43,41 +44,89 @@ const common::Notification* find_notification(const common::Config& config,
   return nullptr;
 }
 
-// One notification's retry state: when it may be tried next, and the pause after a failure.
+// One channel's retry state: when it may be tried next, and the pause after a failure.
 struct Retry {
   SteadyClock::time_point next{};
   common::Backoff backoff{std::chrono::seconds(1), std::chrono::seconds(60)};
   int failures = 0;
 };
 
-}  // namespace
+// What a file is: a GitHub item, or a notification that is configured (else nothing).
+struct Parsed {
+  nlohmann::json file;
+  const common::Notification* notification = nullptr;
+  bool github = false;
+  std::string channel() const { return github ? kGitHubChannel : notification->name; }
+};
 
-std::filesystem::path outbox_dir(const common::Config& config, const std::string& deployment) {
-  if (!queue_layout::is_safe_deployment_name(deployment)) {
-    throw std::invalid_argument("unsafe deployment name for the outbox");
+std::optional<Parsed> parse_outbox_file(const common::Config& config, const std::string& text) {
+  auto parsed = common::parse_json(text);
+  if (!parsed.ok()) return std::nullopt;
+  Parsed out;
+  out.file = std::move(parsed.value());
+  if (is_github_item(out.file)) {
+    out.github = true;
+    return out;
   }
-  return config.state_dir / "outbox" / deployment;
+  const auto& file = out.file;
+  if (file.is_object() && file.contains("notification") && file["notification"].is_string() &&
+      file.contains("body") && file["body"].is_string()) {
+    out.notification = find_notification(config, file["notification"].get<std::string>());
+  }
+  if (out.notification == nullptr) return std::nullopt;
+  return out;
 }
+
+asio::awaitable<Attempt> send_notification(const common::Notification& notification,
+                                           const std::string& body, common::StopSignal& stop) {
+  Attempt attempt;
+  auto request = common::notification_request(notification, body);
+  if (!request.ok()) {
+    attempt.problem = request.error().message;
+    co_return attempt;
+  }
+  request->timeout = kAttemptTimeout;
+  auto reply = co_await common::http_request(*request, stop);
+  if (!reply.ok()) {
+    attempt.problem = reply.error().message;
+    co_return attempt;
+  }
+  attempt.status = reply->status;
+  if (reply->status >= 200 && reply->status < 300) {
+    attempt.outcome = Attempt::Outcome::delivered;
+  } else {
+    attempt.problem = "HTTP " + std::to_string(reply->status);  // kept and retried: any answer
+  }
+  co_return attempt;
+}
+
+// Removes a file that is done with, durably: a restart must not send it again.
+void remove_file(const std::filesystem::path& dir, const std::string& name,
+                 const std::string& deployment) {
+  std::error_code ec;
+  std::filesystem::remove(dir / name, ec);
+  if (!ec) ec = queue_layout::fsync_dir(dir);
+  if (ec) {
+    common::log::warn("outbox file sent but not removed",
+                      {{"deployment", deployment}, {"file", name}, {"error", ec.message()}});
+  }
+}
+
+}  // namespace
 
 std::size_t enqueue_notifications(const common::Config& config,
                                   const common::NotificationMessage& message) {
-  // One clock per process: names from this deployer never go backwards.
-  static queue_layout::NameClock clock;
   std::size_t written = 0;
   for (const auto& notification : config.notify) {
     if (!common::notification_wants(notification, message.deployment, message.outcome)) continue;
     const nlohmann::json file = {{"notification", notification.name},
                                  {"body", common::render_notification(notification.type, message)}};
-    const auto dir = outbox_dir(config, message.deployment);
-    const std::string name = clock.next(notification.name);
-    std::error_code ec = queue_layout::ensure_dir(dir);
-    if (!ec) ec = queue_layout::publish(dir, name, file.dump() + "\n");
-    if (ec) {
+    const std::string name = common::next_outbox_name(notification.name);
+    if (auto ec = common::publish_outbox_item(config, message.deployment, name, file)) {
       common::log::error("cannot queue a notification: it is not sent",
                          {{"deployment", message.deployment},
                           {"notification", notification.name},
                           {"outcome", message.outcome},
-                          {"dir", dir.string()},
                           {"error", ec.message()}});
       continue;
     }
@@ -92,17 +141,20 @@ std::size_t enqueue_notifications(const common::Config& config,
 
 asio::awaitable<void> drain_outbox(const common::Config& config, std::string deployment,
                                    common::StopSignal& stop) {
-  const auto dir = outbox_dir(config, deployment);
+  const auto dir = common::outbox_dir(config, deployment);
   if (auto ec = queue_layout::ensure_dir(dir)) {
     common::log::error(
-        "cannot create the outbox: notifications are not sent",
+        "cannot create the outbox: notifications and GitHub statuses are not sent",
         {{"deployment", deployment}, {"dir", dir.string()}, {"error", ec.message()}});
     co_return;
   }
   queue_layout::remove_stale_temporaries(dir);
+  queue_layout::remove_stale_temporaries(common::github_ids_dir(dir));
+  // The ids of deploys older than done/'s retention are not needed any more.
+  common::prune_github_ids(dir, config.retention.done_max_age());
   queue_layout::Watcher watcher(co_await asio::this_coro::executor, dir, kIdle);
   auto registration = stop.on_stop([&watcher] { watcher.cancel(); });
-  std::map<std::string, Retry> retries;  // by notification name
+  std::map<std::string, Retry> retries;  // by channel
   std::set<std::string> reported;        // files already logged as unusable
   try {
     while (!stop.requested()) {
@@ -117,15 +169,8 @@ asio::awaitable<void> drain_outbox(const common::Config& config, std::string dep
         if (stop.requested()) break;
         auto text = common::read_small_file(dir / name, kMaxOutboxFile, "1 MiB");
         if (!text.ok()) continue;  // removed meanwhile, or unreadable: seen again next pass
-        auto parsed = common::parse_json(*text);
-        const nlohmann::json* file = parsed.ok() ? &parsed.value() : nullptr;
-        const common::Notification* notification = nullptr;
-        if (file != nullptr && file->is_object() && file->contains("notification") &&
-            (*file)["notification"].is_string() && file->contains("body") &&
-            (*file)["body"].is_string()) {
-          notification = find_notification(config, (*file)["notification"].get<std::string>());
-        }
-        if (notification == nullptr) {
+        auto parsed = parse_outbox_file(config, *text);
+        if (!parsed) {
           if (reported.insert(name).second) {
             common::log::warn(
                 "outbox file names no configured notification (or is malformed): left in place",
@@ -133,50 +178,56 @@ asio::awaitable<void> drain_outbox(const common::Config& config, std::string dep
           }
           continue;
         }
-        Retry& retry = retries[notification->name];
+        const std::string channel = parsed->channel();
+        Retry& retry = retries[channel];
         if (retry.next > SteadyClock::now()) {
           if (!next_due || retry.next < *next_due) next_due = retry.next;
           continue;
         }
-        const std::string body = (*file)["body"].get<std::string>();
-        auto request = common::notification_request(*notification, body);
-        common::Result<common::HttpResponse> reply = common::Error{""};
-        if (!request.ok()) {
-          reply = common::Error{request.error().message};
+        // Not a conditional expression: GCC 12 mishandles co_await inside one.
+        Attempt attempt;
+        if (parsed->github) {
+          attempt = co_await send_github_item(config, dir, parsed->file, stop);
         } else {
-          request->timeout = kAttemptTimeout;
-          reply = co_await common::http_request(*request, stop);
+          const std::string body = parsed->file["body"].get<std::string>();
+          attempt = co_await send_notification(*parsed->notification, body, stop);
         }
         if (stop.requested()) break;
-        if (reply.ok() && reply->status >= 200 && reply->status < 300) {
-          // Removed only after the 2xx, and the removal made durable, so a restart neither loses
-          // the message nor (short of a crash in this very window) sends it twice.
-          std::error_code ec;
-          std::filesystem::remove(dir / name, ec);
-          if (!ec) ec = queue_layout::fsync_dir(dir);
-          if (ec) {
-            common::log::warn(
-                "notification sent but its outbox file not removed",
-                {{"deployment", deployment}, {"file", name}, {"error", ec.message()}});
-          }
-          common::log::info("notification delivered", {{"deployment", deployment},
-                                                       {"notification", notification->name},
-                                                       {"file", name},
-                                                       {"status", reply->status},
-                                                       {"attempts", retry.failures + 1}});
+        if (attempt.outcome == Attempt::Outcome::delivered) {
+          // Removed only after the delivery, and the removal made durable, so a restart neither
+          // loses the request nor (short of a crash in this very window) sends it twice.
+          remove_file(dir, name, deployment);
+          common::log::info(
+              parsed->github ? "GitHub deployment status posted" : "notification delivered",
+              {{"deployment", deployment},
+               {"channel", channel},
+               {"file", name},
+               {"status", attempt.status},
+               {"attempts", retry.failures + 1}});
           retry = Retry{};
           continue;
         }
-        const std::string problem =
-            reply.ok() ? "HTTP " + std::to_string(reply->status) : reply.error().message;
+        if (attempt.outcome == Attempt::Outcome::dropped) {
+          remove_file(dir, name, deployment);
+          common::log::error("GitHub refused a deployment request: dropped",
+                             {{"deployment", deployment},
+                              {"channel", channel},
+                              {"file", name},
+                              {"request", parsed->file.dump()},
+                              {"error", attempt.problem}});
+          retry = Retry{};
+          continue;
+        }
         ++retry.failures;
         const auto delay = retry.backoff.next();
-        common::log::warn("notification not delivered: kept in the outbox, retrying",
+        common::log::warn(parsed->github
+                              ? "GitHub deployment status not posted: kept in the outbox, retrying"
+                              : "notification not delivered: kept in the outbox, retrying",
                           {{"deployment", deployment},
-                           {"notification", notification->name},
+                           {"channel", channel},
                            {"file", name},
                            {"attempt", retry.failures},
-                           {"error", problem},
+                           {"error", attempt.problem},
                            {"retry_in_ms", delay.count()}});
         retry.next = SteadyClock::now() + delay;
         if (!next_due || retry.next < *next_due) next_due = retry.next;

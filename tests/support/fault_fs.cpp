@@ -1,6 +1,7 @@
-// fault_fs.cpp: FaultInjectingFs, the counting, recording, failing FileSystem (see fs.hpp).
+// fault_fs.cpp: FaultInjectingFs, the counting, recording, failing FileSystem (see fault_fs.hpp).
+#include "tests/support/fault_fs.hpp"
+
 #include "queue-layout/errors.hpp"
-#include "queue-layout/fs.hpp"
 
 namespace queue_layout {
 
