@@ -600,12 +600,31 @@ void read_site(const ConfigNode& node, Deployment& deployment) {
 
 Deployment read_deployment(const ConfigNode& node, const std::string& name) {
   node.require_object();
-  node.check_keys({"repository", "branch", "path", "enabled", "remote", "coalesce", "tags",
-                   "deletions", "env", "steps", "releases", "preflight", "activate", "health_check",
-                   "paths", "ignore_paths", "retry", "wait_for_checks",
-                   "wait_for_checks_timeout_s", "environment", "environment_url",
-                   "webhook_secrets", "run_as",
-                   "nginx", "certificates"});
+  node.check_keys({"repository",
+                   "branch",
+                   "path",
+                   "enabled",
+                   "remote",
+                   "coalesce",
+                   "tags",
+                   "deletions",
+                   "env",
+                   "steps",
+                   "releases",
+                   "preflight",
+                   "activate",
+                   "health_check",
+                   "paths",
+                   "ignore_paths",
+                   "retry",
+                   "wait_for_checks",
+                   "wait_for_checks_timeout_s",
+                   "environment",
+                   "environment_url",
+                   "webhook_secrets",
+                   "run_as",
+                   "nginx",
+                   "certificates"});
   Deployment deployment;
   deployment.name = name;
   const auto repository = node.child("repository");

@@ -84,6 +84,10 @@ std::string render_metrics(const MetricsSnapshot& snapshot) {
                             .Name("deploy_notifications_pending")
                             .Help("Notifications waiting in a deployment's outbox to be sent")
                             .Register(registry);
+  auto& checks_waiting = BuildGauge()
+                             .Name("deploy_checks_waiting")
+                             .Help("1 while a deployment's push waits for its commit's checks")
+                             .Register(registry);
   auto& webhooks = BuildCounter()
                        .Name("deploy_webhooks_received_total")
                        .Help("Webhook requests the receiver answered, by HTTP status")
@@ -108,6 +112,8 @@ std::string render_metrics(const MetricsSnapshot& snapshot) {
       if (stamp > 0 && stamp < now_ns) age = static_cast<double>(now_ns - stamp) / 1e9;
     }
     oldest.Add({{"deployment", d.name}}).Set(age);
+    checks_waiting.Add({{"deployment", d.name}})
+        .Set(d.active && d.active->state == "waiting" ? 1 : 0);
   }
   ledger_up.Add({}).Set(snapshot.statistics ? 1 : 0);
   if (snapshot.statistics) {

@@ -37,6 +37,7 @@
 #include "deployer/steps.hpp"
 #include "deployer/wait_checks.hpp"
 #include "queue-layout/name.hpp"
+#include "queue-layout/read.hpp"
 #include "queue-layout/retention.hpp"
 #include "queue-layout/scan.hpp"
 
@@ -294,7 +295,8 @@ boost::asio::awaitable<bool> prepare(Context& context, RunState& state) {
     }
   }
   if (webhook && deployment.wait_for_checks) {
-    if (auto reason = co_await wait_for_checks(context, *state.log, state.name, push)) {
+    if (auto reason =
+            co_await wait_for_checks(context, *state.log, state.taken.entry, state.name, push)) {
       co_await skip_entry(context, *state.log, state.name, push, ledger::QueueState::superseded,
                           *reason, *reason);
       co_return false;
@@ -612,6 +614,19 @@ boost::asio::awaitable<void> end_retries(Context& context, const ledger::QueueIt
   report.stage = colon == std::string::npos ? "retry" : item.reason.substr(0, colon);
   report.reason = error.substr(colon == std::string::npos ? 0 : colon + 2);
   report.log = log->path();
+  github_status_of(context, item.entry_name, failed_state(report.stage), error);
+  // Announced like any failure. The entry, still in active/, gives the commit's subject and
+  // author (its commit may not be fetched yet: the failed attempts were what fetches it).
+  common::Entry data;
+  std::string text;
+  if (!queue_layout::read_entry(context.active, item.entry_name, context.max_entry_bytes(), text)) {
+    if (auto parsed = common::parse_entry(text); parsed.ok()) data = std::move(parsed.value());
+  }
+  common::Push push;
+  push.after = item.sha;
+  push.ref = item.ref;
+  co_await notify_outcome(context, data, push, "failed",
+                          std::chrono::system_clock::now() - item.created_at, std::nullopt, error);
   co_await publish_failure_durably(context, report);
   co_await move_durably(context, context.active, context.failed, item.entry_name);
 }

@@ -11,6 +11,7 @@
 #include "common/timefmt.hpp"
 #include "deployer/checks.hpp"
 #include "deployer/coalesce.hpp"
+#include "deployer/notify_outcome.hpp"
 #include "queue-layout/scan.hpp"
 
 namespace deployer {
@@ -54,6 +55,7 @@ std::filesystem::path checks_nudge(const common::Config& config, const std::stri
 }
 
 boost::asio::awaitable<std::optional<std::string>> wait_for_checks(Context& context, RunLog& log,
+                                                                   const common::Entry& data,
                                                                    const std::string& entry,
                                                                    const common::Push& push) {
   using namespace std::chrono;
@@ -110,10 +112,21 @@ boost::asio::awaitable<std::optional<std::string>> wait_for_checks(Context& cont
         const std::string reason =
             "waiting for checks: " +
             (verdict.ok() ? joined(pending) : std::string("GitHub's API does not answer"));
-        const auto first_deadline = Wall::now() + duration_cast<Wall::duration>(wait.timeout);
+        // In whole microseconds, as the ledger keeps it: equal to what comes back only when this
+        // call recorded it, i.e. the entry's first wait (a restarted deployer gets the old one).
+        const Wall::time_point first_deadline = time_point_cast<microseconds>(
+            Wall::now() + duration_cast<Wall::duration>(wait.timeout));
+        const bool had_deadline = deadline.has_value();
         deadline = co_await with_ledger(context, "wait_for_checks", [&] {
           return context.ledger.wait_for_checks(deployment.name, entry, first_deadline, reason);
         });
+        if (!had_deadline && *deadline == first_deadline) {
+          // The error field names what it waits for: "<deployment>: waiting for checks: <sha>
+          // ...: ci/lint, test".
+          const std::string what = verdict.ok() ? joined(pending) : "GitHub's API does not answer";
+          co_await notify_outcome(context, data, push, "waiting", Wall::duration::zero(),
+                                  std::nullopt, what);
+        }
         if (verdict.ok()) {
           recorded_pending = pending;
           log.note(reason + " (until " + common::utc_timestamp_ms(*deadline) + ")");

@@ -29,9 +29,12 @@ namespace deployer {
 /// <state_dir>/checks/<deployment>: the file the router touches to wake a waiting deployer.
 std::filesystem::path checks_nudge(const common::Config& config, const std::string& deployment);
 
-/// Waits as above for the webhook push `push` of entry `entry` (in active/). Returns nullopt to
-/// deploy, or the reason to record it superseded. Throws DeployFailure, Stopped.
+/// Waits as above for the webhook push `push` of entry `entry` (in active/, read as `data`).
+/// When it first starts waiting (not again after a restart), the "waiting" notification goes
+/// out. Returns nullopt to deploy, or the reason to record it superseded. Throws DeployFailure,
+/// Stopped.
 boost::asio::awaitable<std::optional<std::string>> wait_for_checks(Context& context, RunLog& log,
+                                                                   const common::Entry& data,
                                                                    const std::string& entry,
                                                                    const common::Push& push);
 

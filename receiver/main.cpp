@@ -12,6 +12,8 @@ int main(int argc, char** argv) {
         common::add_standard_options(app, options);
       },
       [&] {
-        return receiver::run(common::load_program_config(options));
+        auto load = [&] { return common::load_program_config(options); };
+        common::ConfigReload reload(load, receiver::reload_refusal);
+        return receiver::run(load(), &reload);
       });
 }

@@ -10,6 +10,7 @@
 #include <array>
 #include <chrono>
 #include <list>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -26,6 +27,7 @@
 #include <boost/beast/http.hpp>
 
 #include "common/log.hpp"
+#include "common/reload.hpp"
 #include "common/status_counters.hpp"
 #include "common/version.hpp"
 #include "queue-layout/layout.hpp"
@@ -133,23 +135,31 @@ Request to_request(http::request<http::string_body>&& message, const std::string
   return request;
 }
 
+// The configuration and what is derived from it, swapped whole by a SIGHUP reload. Each request
+// holds the one it started with (a shared_ptr) for as long as it runs, so a reload never changes
+// the limits or the secrets in the middle of a request.
+struct Current {
+  common::Config config;
+  Settings settings;
+};
+
 class Server {
  public:
-  Server(const common::Config& config, Settings settings, InboxWriter& inbox)
-      : config_(config),
-        settings_(std::move(settings)),
+  Server(const common::Config& config, Settings settings, InboxWriter& inbox,
+         common::ConfigReload* reload)
+      : current_(std::make_shared<const Current>(Current{config, std::move(settings)})),
         inbox_(inbox),
+        reload_(reload),
         ioc_(1),
         pool_(config.receiver.publish_threads),
         acceptor_(ioc_),
         signals_(ioc_, SIGINT, SIGTERM) {
+    if (reload_ != nullptr) signals_.add(SIGHUP);
     listen();
   }
 
   void run() {
-    signals_.async_wait([this](const boost::system::error_code& ec, int signal_number) {
-      if (!ec) stop(signal_number);
-    });
+    wait_for_signal();
     asio::co_spawn(ioc_, accept_loop(), rethrow_from_run);
     ioc_.run();
     // Every session awaited its publish before finishing, so the pool is idle by now.
@@ -162,8 +172,35 @@ class Server {
     if (error) std::rethrow_exception(error);
   }
 
+  // SIGHUP reloads and goes on waiting; SIGINT or SIGTERM stops.
+  void wait_for_signal() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int signal_number) {
+      if (ec) return;
+      if (signal_number != SIGHUP) return stop(signal_number);
+      reload();
+      wait_for_signal();
+    });
+  }
+
+  // Takes the file's configuration for the requests that start from now on (reload_refusal
+  // says what cannot change in place); a refused one changes nothing.
+  void reload() {
+    if (!reload_->load(current_->config)) return;
+    common::Config next = reload_->take();
+    const std::string file = next.file.string();
+    try {
+      // Read again: a secret file may have changed since the check a moment ago.
+      Settings settings = make_settings(next);
+      current_ = std::make_shared<const Current>(Current{std::move(next), std::move(settings)});
+      common::log::info("configuration in effect", {{"file", current_->config.file.string()}});
+    } catch (const std::exception& e) {
+      common::log::error("configuration not reloaded: still running on the previous one",
+                         {{"file", file}, {"error", e.what()}});
+    }
+  }
+
   void listen() {
-    const auto& listen = config_.listen;
+    const auto& listen = current_->config.listen;
     auto where = listen.host + ":" + std::to_string(listen.port);
     tcp::resolver resolver(ioc_);
     beast::error_code ec;
@@ -185,7 +222,7 @@ class Server {
     common::log::info("listening", {{"host", endpoint.address().to_string()},
                                     {"port", static_cast<unsigned>(bound.port())},
                                     {"inbox", inbox_.inbox().string()},
-                                    {"publish_threads", config_.receiver.publish_threads},
+                                    {"publish_threads", current_->config.receiver.publish_threads},
                                     {"version", common::version}});
   }
 
@@ -225,16 +262,18 @@ class Server {
   // O(connections) at worst, so a flood of connections costs no memory per refused one beyond
   // a bounded number of short refusal coroutines.
   void admit(tcp::socket socket) {
-    const auto& limits = config_.receiver;
+    const auto now = current_;
+    const auto& limits = now->config.receiver;
+    const Settings& settings = now->settings;
     beast::error_code ec;
     const auto remote = socket.remote_endpoint(ec);
     const std::string source = ec ? std::string() : remote.address().to_string();
     const auto address = parse_client_ip(source);
-    const bool proxy = address && in_any(*address, settings_.trusted_proxies);
+    const bool proxy = address && in_any(*address, settings.trusted_proxies);
     // A peer that is not a trusted proxy is the client itself: the allowlist applies now,
     // before it can send a body (behind a proxy it applies right after the header).
-    if (!proxy && !settings_.allow_cidrs.empty()) {
-      if (auto refused = refuse_source(settings_, source, std::nullopt)) {
+    if (!proxy && !settings.allow_cidrs.empty()) {
+      if (auto refused = refuse_source(settings, source, std::nullopt)) {
         refused->close = true;
         return refuse(std::move(socket), std::move(*refused), "source not allowed");
       }
@@ -330,8 +369,8 @@ class Server {
         self.idle = true;
         self.kept_alive = !first;
         self.idle_since = std::chrono::steady_clock::now();
-        stream.expires_after(first ? config_.receiver.read_timeout()
-                                   : config_.receiver.idle_timeout());
+        const auto& limits = current_->config.receiver;
+        stream.expires_after(first ? limits.read_timeout() : limits.idle_timeout());
         auto [read_ec, n] = co_await stream.async_read_some(buffer.prepare(kFirstRead), nothrow);
         self.idle = false;
         self.kept_alive = false;
@@ -354,7 +393,9 @@ class Server {
   asio::awaitable<After> exchange(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                                   const std::string& peer) {
     const auto started = std::chrono::steady_clock::now();
-    const auto& limits = config_.receiver;
+    const auto now = current_;  // this request's configuration, whatever a reload does meanwhile
+    const auto& limits = now->config.receiver;
+    const Settings& settings = now->settings;
     // One deadline for the whole request, header and body: a client that trickles bytes
     // (slowloris) is cut off after read_timeout_s however it paces them.
     stream.expires_after(limits.read_timeout());
@@ -376,9 +417,9 @@ class Server {
     // allowlist behind a trusted proxy, and a body the memory budget cannot hold.
     std::optional<Response> early;
     Reservation reservation(buffered_);
-    if (!ec && !settings_.allow_cidrs.empty()) {
+    if (!ec && !settings.allow_cidrs.empty()) {
       const auto forwarded = forwarded_for(parser.get());
-      early = refuse_source(settings_, peer,
+      early = refuse_source(settings, peer,
                             forwarded ? std::optional<std::string_view>(*forwarded) : std::nullopt);
       if (early) early->close = true;
     }
@@ -435,7 +476,7 @@ class Server {
       const bool keep_alive = header.keep_alive();
       Request request = to_request(parser.release(), peer, received);
       body_size = request.body.size();
-      decision = handle_request(request, settings_);
+      decision = handle_request(request, settings);
       response = std::move(decision.response);
       // Ordering: the 202 is written only after the entry is durable, so a crash or power loss
       // at any point before that never acknowledges a delivery that is not stored.
@@ -519,7 +560,7 @@ class Server {
   // one short answer, then close. Never a silent close while the number of refusals in
   // progress is bounded; beyond that the socket is simply closed.
   void refuse(tcp::socket socket, Response response, const char* why) {
-    if (refusals_ >= config_.receiver.max_connections) return;
+    if (refusals_ >= current_->config.receiver.max_connections) return;
     asio::co_spawn(ioc_, refusal(std::move(socket), std::move(response), why), log_failure);
   }
 
@@ -552,14 +593,14 @@ class Server {
                        {"peer", peer},
                        {"why", why},
                        {"connections", sessions_},
-                       {"max_connections", config_.receiver.max_connections}});
+                       {"max_connections", current_->config.receiver.max_connections}});
     if (!write_ec) co_await linger_close(stream, self);
     stream.close();
   }
 
-  const common::Config& config_;
-  const Settings settings_;
+  std::shared_ptr<const Current> current_;
   InboxWriter& inbox_;
+  common::ConfigReload* reload_;  // null: SIGHUP is not handled
   asio::io_context ioc_;
   asio::thread_pool pool_;
   tcp::acceptor acceptor_;
@@ -570,12 +611,28 @@ class Server {
   std::unordered_map<std::string, std::uint32_t> per_source_;  // sessions per peer address
   std::uint64_t buffered_ = 0;  // body bytes reserved by exchanges in progress
   bool stopping_ = false;
-  common::StatusCounters counters_{common::receiver_counters_file(config_.state_dir)};
+  // state_dir never changes in a reload (refuse_state_dir_change).
+  common::StatusCounters counters_{common::receiver_counters_file(current_->config.state_dir)};
 };
 
 }  // namespace
 
-int run(const common::Config& config) {
+std::string reload_refusal(const common::Config& current, const common::Config& next) {
+  if (current.listen.host != next.listen.host || current.listen.port != next.listen.port) {
+    return "listen changed: that needs a restart of the receiver";
+  }
+  if (current.receiver.publish_threads != next.receiver.publish_threads) {
+    return "receiver.publish_threads changed: that needs a restart of the receiver";
+  }
+  try {
+    make_settings(next);  // every webhook secret readable, the address lists valid
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+int run(const common::Config& config, common::ConfigReload* reload) {
   // A log line written to a closed pipe (the supervisor went away) must not kill the receiver.
   ::signal(SIGPIPE, SIG_IGN);
   auto settings = make_settings(config);  // throws when no webhook secret is set
@@ -583,7 +640,7 @@ int run(const common::Config& config) {
   if (auto ec = inbox.prepare()) {
     throw std::runtime_error("cannot create " + inbox.inbox().string() + ": " + ec.message());
   }
-  Server server(config, std::move(settings), inbox);
+  Server server(config, std::move(settings), inbox, reload);
   server.run();
   return 0;
 }

@@ -13,19 +13,33 @@
 // the allowlist applies right after the header; a body that would take the bodies held in memory
 // past receiver.max_buffered_bytes gets 503 with Retry-After before it is read.
 //
+// SIGHUP reloads the configuration file (common/reload.hpp): the secrets, the allowlist, the
+// trusted proxies and the receiver's limits of the new file apply to every request that starts
+// afterwards; a request in progress finishes under the configuration it started with, and no
+// connection is closed. Refused, with one error line and nothing changed: a file that does not
+// load, a secret that cannot be read, a change of state_dir, listen or receiver.publish_threads
+// (those need a restart).
+//
 // SIGINT and SIGTERM (PM2 stops with SIGINT) stop the listener and close idle connections; a
 // request already being read, published or answered is finished; then run() returns 0. A crash
 // (kill -9) at any moment acknowledges nothing that is not durable: the 202 is written only after
 // publish returned, and publish leaves at most a dot-temporary that the next start removes.
 #pragma once
 
+#include <string>
+
 #include "common/config.hpp"
+#include "common/reload.hpp"
 
 namespace receiver {
 
-/// Serves until SIGINT or SIGTERM, then finishes the requests in flight and returns 0. Throws
-/// (one line, naming the variable, folder or address at fault) when it cannot start: no webhook
-/// secret, inbox/ cannot be created, the address cannot be bound.
-int run(const common::Config& config);
+/// Why the receiver cannot take `next` in place of `current` on SIGHUP, or "" (see above).
+std::string reload_refusal(const common::Config& current, const common::Config& next);
+
+/// Serves until SIGINT or SIGTERM, then finishes the requests in flight and returns 0; with a
+/// `reload`, SIGHUP reloads the configuration as above. Throws (one line, naming the variable,
+/// folder or address at fault) when it cannot start: no webhook secret, inbox/ cannot be
+/// created, the address cannot be bound.
+int run(const common::Config& config, common::ConfigReload* reload = nullptr);
 
 }  // namespace receiver

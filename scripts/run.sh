@@ -17,6 +17,12 @@
 # Environment: DEMO_PORT (default 3400), DEMO_DASHBOARD_PORT (default DEMO_PORT + 1), DATABASE_URL
 # (use this database instead of the embedded one), JOBS (build parallelism, default: the number of
 # CPUs).
+#
+# `scripts/run.sh --production` (as root) runs the demo deployment the way docs/operations.md sets
+# up a real one: its steps, git and the app's own PM2 daemon run as the user durhack-demo-app
+# (created here, a system user without login), through `run_as`; its release folders and PM2 home
+# are that user's. It uses .demo/sites/demo-production and .demo/app-pm2-production, so the two
+# modes do not share a release folder; switching stops the other mode's app.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -31,6 +37,22 @@ die() {
   echo "run: error: $*" >&2
   exit 1
 }
+
+production=0
+for arg in "$@"; do
+  case "$arg" in
+    --production) production=1 ;;
+    -h | --help)
+      sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+      exit 0
+      ;;
+    *) die "unknown option $arg (usage: scripts/run.sh [--production])" ;;
+  esac
+done
+app_user=durhack-demo-app
+if ((production)) && [[ $(id -u) -ne 0 ]]; then
+  die "--production creates the user $app_user and runs the demo's steps as that user: run it as root"
+fi
 
 # 1. Packages (only what is missing) and the pinned PM2.
 scripts/setup.sh
@@ -129,18 +151,59 @@ fi
 # The deployment's root, in release mode (docs/releases.md): releases/, current, shared/. Its
 # shared .env (kept across releases) holds the app's greeting; edit it and deploy to change it.
 site="$demo/sites/demo"
+app_pm2_home="$demo/app-pm2"
+other_app_pm2_home="$demo/app-pm2-production"
+if ((production)); then
+  site="$demo/sites/demo-production"
+  app_pm2_home="$demo/app-pm2-production"
+  other_app_pm2_home="$demo/app-pm2"
+  # The app's user: its home holds npm's cache and its git configuration.
+  if ! id -u "$app_user" >/dev/null 2>&1; then
+    say "creating the system user $app_user (the demo app's steps and processes run as it)"
+    useradd --system --user-group --home-dir "$demo/app-home" --shell /usr/sbin/nologin "$app_user"
+  fi
+  install -d -o "$app_user" -g "$app_user" -m 0755 "$demo/app-home"
+  # Git refuses a repository that belongs to someone else; the origin is root's (the author
+  # pushes to it) and the app's user only reads it, so that user trusts this one folder.
+  printf '[safe]\n\tdirectory = %s\n' "$demo/origin.git" >"$demo/app-home/.gitconfig"
+  chown "$app_user:" "$demo/app-home/.gitconfig"
+  for needed in "$demo/origin.git" "$pm2"; do
+    runuser -u "$app_user" -- test -r "$needed" ||
+      die "$app_user cannot reach $needed (a folder above the checkout is private, e.g. /root): move the checkout to a folder other users can enter, e.g. /srv"
+  done
+fi
 if [[ -d "$site/.git" ]]; then
   # A working tree from when the demo deployed in place: release mode needs a root of its own.
   mv "$site" "$demo/sites/demo.in-place.$(date +%s)"
 fi
 mkdir -p "$site/shared"
 [[ -f "$site/shared/.env" ]] || echo "GREETING=Hello from the demo app" >"$site/shared/.env"
+if ((production)); then
+  # docs/operations.md's layout: the root and its `current` link are the deployer's, the folders
+  # the app builds in are the app's.
+  chmod 0755 "$site"
+  install -d -o "$app_user" -g "$app_user" -m 0755 "$site/repo.git" "$site/releases"
+  chown -R "$app_user:" "$site/shared"
+fi
 
 # The app's own PM2 daemon (not the pipeline's): started here, before any deploy, so that the
 # deploy's activate step only talks to it. A daemon started by a step would be one of that step's
 # processes, which the deployer ends when the step times out.
 app_port="${DEMO_APP_PORT:-3500}"
-app_pm2() { PM2_HOME="$demo/app-pm2" "$pm2" "$@"; }
+if ((production)); then
+  install -d -o "$app_user" -g "$app_user" -m 0700 "$app_pm2_home"
+  app_pm2() { runuser -u "$app_user" -- env PM2_HOME="$app_pm2_home" "$pm2" "$@"; }
+else
+  app_pm2() { PM2_HOME="$app_pm2_home" "$pm2" "$@"; }
+fi
+# The other mode's app holds the app's port: stop its daemon (its releases stay).
+if [[ -S "$other_app_pm2_home/rpc.sock" ]]; then
+  say "stopping the demo app of the other mode ($other_app_pm2_home)"
+  owner=$(stat -c %U "$other_app_pm2_home")
+  as_owner=()
+  [[ "$owner" == "$(id -un)" ]] || as_owner=(runuser -u "$owner" --)
+  "${as_owner[@]}" env PM2_HOME="$other_app_pm2_home" "$pm2" kill >/dev/null 2>&1 || true
+fi
 app_pm2 ping >/dev/null
 
 # 6. The configuration, with absolute paths so it reads the same through config/deployer.json.
@@ -149,6 +212,8 @@ if [[ $(id -u) -eq 0 ]]; then
   allow_root=true
   say "running as root: the demo configuration sets allow_root (production runs as an unprivileged user)"
 fi
+run_as_line=""
+if ((production)); then run_as_line=$'\n      "run_as": "'"$app_user"'",'; fi
 cat >"$demo/deployer.json.tmp" <<JSON
 {
   "_comment": "Written by scripts/run.sh for the local demo; docs/configuration.md explains every key.",
@@ -171,7 +236,7 @@ cat >"$demo/deployer.json.tmp" <<JSON
       "branch": "main",
       "path": "$site",
       "remote": "$demo/origin.git",
-      "env": { "INSTANCE_NAME": "demo.localhost", "PORT": "$app_port", "PM2_HOME": "$demo/app-pm2" },
+      "env": { "INSTANCE_NAME": "demo.localhost", "PORT": "$app_port", "PM2_HOME": "$app_pm2_home" },$run_as_line
       "releases": { "keep": 5, "shared": [".env"] },
       "steps": [
         { "name": "install", "run": ["npm", "ci", "--no-audit", "--no-fund"], "only_if_changed": ["package-lock.json"], "timeout_s": 300 },
@@ -277,6 +342,10 @@ for ((i = 0; i < 100; i++)); do
   sleep 0.1
 done
 app_up >/dev/null || die "the demo app does not answer on http://127.0.0.1:$app_port/up ($(app_pm2 logs --nostream --lines 10 2>&1 | tail -n 10))"
+if ((production)); then
+  owner=$(ps -o user= -p "$(app_pm2 pid 2>/dev/null | head -n 1 | tr -d ' ')" 2>/dev/null || true)
+  say "the demo app runs as ${owner:-?}; its steps and git run as $app_user (run_as)"
+fi
 live=$(cat "$site/current/REVISION" 2>/dev/null || echo none)
 runs=$(($(cat "$demo/author/RUNS" 2>/dev/null || echo 0) + 1))
 echo "$runs" >"$demo/author/RUNS"
@@ -291,7 +360,7 @@ The pipeline is running under PM2: $(tr '\n' ' ' <<<"$states")
   webhook secret: $demo/webhook-secret
   dashboard:      http://127.0.0.1:$dashboard_port/   user demo, password $(cat "$demo/dashboard-password")
   configuration:  $DEPLOYER_CONFIG$( ((linked)) && echo " (also config/deployer.json)")
-  demo app:       http://127.0.0.1:$app_port/ (health: /up), PM2 cluster of 2, PM2_HOME=$demo/app-pm2
+  demo app:       http://127.0.0.1:$app_port/ (health: /up), PM2 cluster of 2, PM2_HOME=$app_pm2_home$( ((production)) && echo ", user $app_user")
                   live: ${live:0:12}; new commit ${tip:0:12} pushed to $demo/origin.git, not deployed yet
   releases:       $site/releases, $site/current -> the live one, $site/shared/.env
 
@@ -303,6 +372,6 @@ Try:
   build/bin/deployctl status                  # queues, active entries, last outcomes
   build/bin/deployctl logs demo               # the last deploy's log
   PM2_HOME=$PM2_HOME pm2/node_modules/.bin/pm2 ls        # the pipeline
-  PM2_HOME=$demo/app-pm2 pm2/node_modules/.bin/pm2 ls   # the demo app
+  $( ((production)) && echo "runuser -u $app_user -- env ")PM2_HOME=$app_pm2_home pm2/node_modules/.bin/pm2 ls   # the demo app
 Stop everything with scripts/stop.sh
 TXT

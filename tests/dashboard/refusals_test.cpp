@@ -3,6 +3,7 @@
 // entry exactly as `deployctl retry` does. The ledger is a real (migrated, empty) database.
 #include <catch2/catch.hpp>
 
+#include "common/ledger/ledger.hpp"
 #include "common/ledger/migrations.hpp"
 #include "queue-layout/scan.hpp"
 #include "tests/dashboard/helpers.hpp"
@@ -221,6 +222,21 @@ TEST_CASE("dashboard: /metrics needs the bearer token") {
   const auto later =
       get(site.port, "/metrics", "", {{"Authorization", std::string("Bearer ") + kMetricsToken}});
   CHECK_THAT(later.body, Catch::Contains("deploy_notifications_pending{deployment=\"site\"} 2"));
+  CHECK_THAT(later.body, Catch::Contains("deploy_checks_waiting{deployment=\"site\"} 0"));
+  // A push in active/ whose queue item waits for its checks.
+  std::filesystem::create_directories(site.layout.active("site"));
+  test::write_file(site.layout.active("site") / kEntry,
+                   R"({"event":"push","payload":{"ref":"refs/heads/main","after":")" +
+                       site.first_sha +
+                       R"(","repository":{"full_name":"example/site"}}})"
+                       "\n");
+  ledger::Ledger ledger(db.url());
+  ledger.claim("site", kEntry, site.first_sha, "refs/heads/main");
+  ledger.wait_for_checks("site", kEntry, std::chrono::system_clock::now() + std::chrono::hours(1),
+                         "waiting for checks: ci");
+  const auto waiting =
+      get(site.port, "/metrics", "", {{"Authorization", std::string("Bearer ") + kMetricsToken}});
+  CHECK_THAT(waiting.body, Catch::Contains("deploy_checks_waiting{deployment=\"site\"} 1"));
 }
 
 TEST_CASE("dashboard: GET /api/status is deployctl status --json") {

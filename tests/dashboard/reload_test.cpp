@@ -1,8 +1,9 @@
 // SIGHUP reloads the configuration of the long-running programs in place (common/reload.hpp):
 // the router routes a deployment added to the file, a deployer runs changed steps from its next
 // deploy on (the running one finishes as it started), the dashboard takes new users while its
-// sessions stay; an invalid file is refused with one error line and changes nothing. Every
-// program is the real binary over a real pipeline (helpers.hpp); none is restarted.
+// sessions stay, the receiver rotates its webhook secret; an invalid file is refused with one
+// error line and changes nothing. Every program is the real binary over a real pipeline
+// (helpers.hpp); none is restarted.
 #include <catch2/catch.hpp>
 
 #include <signal.h>
@@ -167,4 +168,57 @@ TEST_CASE("reload: SIGHUP gives the dashboard new users and ends removed users' 
   CHECK(get(p.site.port, "/", operator_session).status == 200);
   CHECK(get(p.site.port, "/", viewer_session).status == 303);
   CHECK_THROWS(login(p.site.port, kViewer, kViewerPassword));
+}
+
+TEST_CASE("reload: SIGHUP rotates the receiver's webhook secret without a restart") {
+  Pipeline p(nlohmann::json::array({{{"name", "build"}, {"run", {"true"}}}}));
+  const pid_t pid = p.receiver->pid();
+  auto status_with = [&](const std::string& secret) {
+    test::http::Webhook hook;
+    hook.secret = secret;
+    hook.event = "ping";
+    return test::http::roundtrip(p.site.receiver_port, test::http::webhook_request(hook)).status;
+  };
+  const std::string rotated = "the rotated webhook secret";
+  const auto secret_file = p.site.dir / "webhook.secret";
+  test::write_file(secret_file, rotated + "\n");
+  std::filesystem::permissions(
+      secret_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  REQUIRE(status_with(kSecret) == 202);
+  REQUIRE(status_with(rotated) == 401);
+
+  // During the rotation both secrets are accepted...
+  auto json = read_config(p.site);
+  json["secrets"]["webhook"] = {{{"file", secret_file.string()}}, {{"env", "WEBHOOK_SECRET"}}};
+  write_config(p.site, json);
+  reload(p.site, *p.receiver, "receiver", true);
+  CHECK(status_with(kSecret) == 202);
+  CHECK(status_with(rotated) == 202);
+
+  // ... then only the new one.
+  json["secrets"]["webhook"] = {{{"file", secret_file.string()}}};
+  write_config(p.site, json);
+  reload(p.site, *p.receiver, "receiver", true);
+  CHECK(status_with(kSecret) == 401);
+  CHECK(status_with(rotated) == 202);
+
+  // Refused, and nothing changes: a secret file that cannot be read, a changed address.
+  auto missing = json;
+  missing["secrets"]["webhook"] = {{{"file", (p.site.dir / "missing.secret").string()}}};
+  write_config(p.site, missing);
+  reload(p.site, *p.receiver, "receiver", false);
+  CHECK_THAT(p.site.log("receiver"), Catch::Contains("missing.secret"));
+  auto moved = json;
+  moved["listen"]["port"] = test::free_port();
+  write_config(p.site, moved);
+  reload(p.site, *p.receiver, "receiver", false);
+  CHECK_THAT(p.site.log("receiver"), Catch::Contains("listen changed"));
+  CHECK(status_with(rotated) == 202);
+  CHECK(status_with(kSecret) == 401);
+  CHECK(p.receiver->pid() == pid);
+  // A push signed with the new secret is deployed end to end.
+  write_config(p.site, json);
+  const auto pushed = p.site.deployctl({"send-test-push", "site"}, p.env);
+  INFO(pushed.output + p.logs());
+  CHECK(pushed.status == 0);
 }

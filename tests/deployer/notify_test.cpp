@@ -1,11 +1,13 @@
 // Notifications end to end: the REAL deployer binary deploys, queues its notifications in
 // state_dir/outbox/app/ and delivers them over real HTTP on loopback to a NotifyServer that checks
-// the X-Deployer-Signature-256 of every body. Also the REAL deployctl notify-test.
+// the X-Deployer-Signature-256 of every body; a push waiting for its checks (a local server with
+// GitHub's shapes) is announced once. Also the REAL deployctl notify-test.
 #include <signal.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
 
+#include "tests/deployer/fake_github.hpp"
 #include "tests/deployer/harness.hpp"
 #include "tests/deployer/notify_server.hpp"
 #include "tests/deployer/release_site.hpp"
@@ -169,6 +171,49 @@ TEST_CASE("the endpoint down: delivered once after it returns, across a kill -9"
   CHECK(got[0].json()["outcome"] == "failed");
   CHECK(got[0].json()["sha"] == a);
   CHECK(got[0].json()["error"].get<std::string>().find("build") != std::string::npos);
+  again.signal(SIGTERM);
+  CHECK(again.wait(10s) == 0);
+}
+
+TEST_CASE("a push waiting for its checks notifies 'waiting' once, not again after a kill -9",
+          "[notify]") {
+  test::deployer::FakeGitHub github;
+  Harness h;
+  NotifyServer server(test::free_port(), kSecret);
+  server.start();
+  configure(h, server, {"waiting"}, {"succeeded"});
+  h.config_extra["github"] = {{"api_url", github.url()}, {"checks_poll_s", 1}};
+  h.deployment_extra["wait_for_checks"] = json::array({"test"});
+  const auto a = h.origin.commit({{"README.md", "a\n"}}, "Wait for CI");
+  h.clone();
+  github.set_check_runs(a, {{"test", "in_progress", ""}});
+  auto deployer = h.start();
+  const auto entry = h.webhook_push(a);
+  REQUIRE(test::eventually([&] { return to(server, "/ops").size() == 1; }, 20s));
+  const auto waiting = to(server, "/ops").front();
+  CHECK(waiting.signature_ok);
+  const auto body = waiting.json();
+  CHECK(body["outcome"] == "waiting");
+  CHECK(body["sha"] == a);
+  CHECK(body["subject"] == "Wait for CI");
+  CHECK(body["error"] == "test");
+  CHECK(body["text"].get<std::string>().find("app: waiting for checks: " + a.substr(0, 7)) !=
+        std::string::npos);
+
+  // Killed while waiting: the restarted deployer waits on (it asks GitHub again) and does not
+  // announce the same wait a second time.
+  deployer.kill();
+  REQUIRE(h.state_of(entry) == "waiting");
+  const auto asked = github.requests_for(a);
+  auto again = h.start();
+  REQUIRE(test::eventually([&] { return github.requests_for(a) >= asked + 2; }, 20s));
+  github.set_check_runs(a, {{"test", "completed", "success"}});
+  REQUIRE(h.wait_in("done", entry));
+  REQUIRE(test::eventually([&] { return to(server, "/chat").size() == 1; }, 20s));
+  REQUIRE(test::eventually([&] { return outbox_files(h) == 0; }, 10s));
+  CHECK(to(server, "/ops").size() == 1);
+  CHECK(to(server, "/chat")[0].json()["text"].get<std::string>().find("deployed") !=
+        std::string::npos);
   again.signal(SIGTERM);
   CHECK(again.wait(10s) == 0);
 }

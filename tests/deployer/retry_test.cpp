@@ -2,12 +2,13 @@
 // the remote is unreachable is retried with back-off and succeeds once it is back (each attempt
 // with its own log, `deployctl status` showing the next attempt); a failing build is not retried
 // unless its exit code is listed; kill -9 during the back-off neither loses the entry nor
-// deploys it twice; a newer push ends the retries.
+// deploys it twice; a newer push ends the retries, and that failure is announced.
 #include <signal.h>
 
 #include <catch2/catch.hpp>
 
 #include "tests/deployer/harness.hpp"
+#include "tests/deployer/notify_server.hpp"
 #include "tests/support/child.hpp"
 
 using nlohmann::json;
@@ -174,6 +175,14 @@ TEST_CASE("a newer push during the back-off ends the retries and is deployed",
   h.clone();
   record_runs(h);
   h.deployment_extra["retry"] = {{"attempts", 3}, {"backoff_s", 30}};
+  test::deployer::NotifyServer server(test::free_port(), "retry-notify-secret");
+  server.start();
+  h.config_extra["notify"] = json::array({{{"name", "ops"},
+                                           {"type", "webhook"},
+                                           {"url", {{"env", "NOTIFY_URL"}}},
+                                           {"secret", {{"env", "NOTIFY_SECRET"}}},
+                                           {"on", {"failed"}}}});
+  h.env = {{"NOTIFY_URL", server.url("/ops")}, {"NOTIFY_SECRET", "retry-notify-secret"}};
   auto deployer = h.start();
   auto second = h.origin.commit({{"server.js", "2\n"}}, "second");
   auto third = h.origin.commit({{"server.js", "3\n"}}, "third");
@@ -191,4 +200,14 @@ TEST_CASE("a newer push during the back-off ends the retries and is deployed",
   REQUIRE(h.wait_in("done", e3));
   CHECK(h.state_of(e3) == "succeeded");
   CHECK(h.out_lines("runs") == Lines{third});
+  // The ended retries are a failure like any other: announced once, naming the newer entry.
+  REQUIRE(test::eventually([&] { return !server.received().empty(); }, std::chrono::seconds(20)));
+  const auto sent = server.received();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].signature_ok);
+  const auto body = sent[0].json();
+  CHECK(body["outcome"] == "failed");
+  CHECK(body["sha"] == second);
+  CHECK(body["error"].get<std::string>().find("not retried: the newer entry " + e3) !=
+        std::string::npos);
 }

@@ -56,6 +56,9 @@ TEST_CASE("a status answered 503 is retried and then posted", "[deployer]") {
   REQUIRE(test::eventually([&] { return server.requests().size() >= 3; }, 20s));
   CHECK(posted(server.requests()) ==
         std::vector<std::string>{a + " pending", a + " pending", a + " success"});
+  // The server has the third request before the deployer has read its answer and logged it.
+  CHECK(
+      test::eventually([&] { return count(h.deployer_log(), "commit status posted") >= 2; }, 20s));
   const auto log = h.deployer_log();
   INFO(log);
   CHECK(count(log, "commit status not posted, retrying") == 1);
