@@ -4,6 +4,7 @@
 #include <iostream>
 #include <system_error>
 
+#include "common/disk_error.hpp"
 #include "common/release_layout.hpp"
 #include "common/validate.hpp"
 
@@ -19,7 +20,8 @@ int usage(const std::string& why) {
 int result(const std::string& what, std::error_code ec) {
   if (!ec) return 0;
   std::cerr << "deploy-step layout: " << what << ": " << ec.message() << "\n";
-  return 1;
+  // A full disk is told apart, so the deployer can treat it as passing (automatic retries).
+  return common::transient_disk_error(ec) ? common::kTransientDiskExit : 1;
 }
 
 // A shared entry as the configuration allows it: relative, no "..", no empty component.

@@ -18,7 +18,8 @@
 namespace step {
 
 /// Runs one operation; `args` is {ROOT, OP, ARGS...}. Returns the exit status (0, or 1 after one
-/// line on stderr naming the operation and the error; 2 for arguments it does not understand).
+/// line on stderr naming the operation and the error, common::kTransientDiskExit instead when
+/// that error was a full disk or an I/O error; 2 for arguments it does not understand).
 int run_layout(const std::vector<std::string>& args);
 
 }  // namespace step

@@ -118,13 +118,13 @@ boost::asio::awaitable<std::unique_ptr<RunLog>> open_run_log(Context& context,
       log = std::make_unique<RunLog>(file);
       return {};
     } catch (const std::system_error& e) {
-      if (!transient_disk_error(e.code())) throw;
+      if (!common::transient_disk_error(e.code())) throw;
       return e.code();
     }
   };
   std::vector<common::log::Field> fields{{"file", file.string()}};
   co_await retry_while_passing(context, "cannot create the run log, retrying", std::move(fields),
-                               open, transient_disk_error);
+                               open, common::transient_disk_error);
   co_return log;
 }
 
@@ -134,7 +134,7 @@ boost::asio::awaitable<void> write_changed_waiting(Context& context,
   std::vector<common::log::Field> fields{{"file", file.string()}};
   auto ec = co_await retry_while_passing(
       context, "cannot write the changed-files list, retrying", std::move(fields),
-      [&] { return write_changed(file, paths); }, transient_disk_error);
+      [&] { return write_changed(file, paths); }, common::transient_disk_error);
   if (ec)
     throw DeployFailure("changed files", "cannot write " + file.string() + ": " + ec.message());
 }

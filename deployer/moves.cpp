@@ -21,11 +21,6 @@ bool same_bytes(const std::filesystem::path& a_dir, const std::filesystem::path&
 
 }  // namespace
 
-bool transient_disk_error(const std::error_code& ec) {
-  return ec == std::errc::no_space_on_device || ec == std::errc::io_error ||
-         (ec.category() == std::generic_category() && ec.value() == EDQUOT);
-}
-
 boost::asio::awaitable<void> move_durably(Context& context, const std::filesystem::path& from,
                                           const std::filesystem::path& to,
                                           const std::string& name) {

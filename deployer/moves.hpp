@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/backoff.hpp"
+#include "common/disk_error.hpp"
 #include "common/log.hpp"
 #include "deployer/context.hpp"
 #include "deployer/failure_report.hpp"
@@ -58,9 +59,6 @@ boost::asio::awaitable<std::error_code> retry_while_passing(Context& context,
     co_await pause(context.stop, backoff.next());
   }
 }
-
-/// A condition of the machine, not of the entry: worth waiting for (ENOSPC, EDQUOT, EIO).
-bool transient_disk_error(const std::error_code& ec);
 
 /// Moves `name` from `from` to `to` (see above). Throws Stopped if stop is requested while
 /// retrying (the entry is then in `from`, `to` or both, and the next start finishes the move).

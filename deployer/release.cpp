@@ -6,6 +6,7 @@
 #include <functional>
 #include <sstream>
 
+#include "common/disk_error.hpp"
 #include "common/log.hpp"
 #include "common/process.hpp"
 #include "deployer/errors.hpp"
@@ -33,16 +34,33 @@ boost::asio::awaitable<void> record_release(Context& context, const RunState& st
   });
 }
 
+// What a write into the release folders left: nothing (`message` empty) or the error, and whether
+// it was a full disk or an I/O error (a condition of the machine: automatic retries apply).
+struct LayoutError {
+  std::string message;
+  bool transient = false;
+  bool failed() const { return !message.empty(); }
+};
+
+// A deploy failure of stage "releases" for a failed layout write.
+[[noreturn]] void throw_layout_failure(const std::string& what, const LayoutError& error) {
+  DeployFailure failure("releases", what + ": " + error.message);
+  if (error.transient) throw std::move(failure).as_transient();
+  throw failure;
+}
+
 // A write into the release folders (`direct`), or, with run_as, the same operation as that user,
-// who owns releases/ and shared/: `deploy-step layout <root> <op...>` through sudo like a step.
-// Returns "" or the error; `output` gets what the operation printed (run_as only).
-boost::asio::awaitable<std::string> layout_write(Context& context, RunState& state,
+// who owns releases/ and shared/: `deploy-step layout <root> <op...>` through sudo like a step,
+// which exits with common::kTransientDiskExit for a full disk. `output` gets what the operation
+// printed (run_as only).
+boost::asio::awaitable<LayoutError> layout_write(Context& context, RunState& state,
                                                  const std::vector<std::string>& op,
                                                  const std::function<std::error_code()>& direct,
                                                  std::string* output = nullptr) {
   if (context.deployment.run_as.empty()) {
     const std::error_code ec = direct();
-    co_return ec ? ec.message() : std::string();
+    if (!ec) co_return LayoutError{};
+    co_return LayoutError{ec.message(), common::transient_disk_error(ec)};
   }
   std::vector<std::string> argv{common::default_step_supervisor().string(), "layout",
                                 state.layout->root().string()};
@@ -55,22 +73,26 @@ boost::asio::awaitable<std::string> layout_write(Context& context, RunState& sta
   const common::Outcome outcome = co_await common::run_command(command, sink, context.stop);
   if (outcome.ending == common::Ending::stopped) throw Stopped();
   if (output != nullptr) *output = text;
-  if (outcome.succeeded()) co_return std::string();
+  if (outcome.succeeded()) co_return LayoutError{};
   while (!text.empty() && text.back() == '\n') text.pop_back();
   const auto last = text.rfind('\n');
-  co_return (last == std::string::npos ? text : text.substr(last + 1)) + " (" + outcome.describe() +
-      ", as " + context.deployment.run_as + ")";
+  LayoutError error;
+  error.message = (last == std::string::npos ? text : text.substr(last + 1)) + " (" +
+                  outcome.describe() + ", as " + context.deployment.run_as + ")";
+  error.transient =
+      outcome.ending == common::Ending::exited && outcome.exit_code == common::kTransientDiskExit;
+  co_return error;
 }
 
 boost::asio::awaitable<void> remove_release(Context& context, RunState& state,
                                             const std::string& name) {
   const std::vector<std::string> op{"remove", name};
   const std::function<std::error_code()> direct = [&] { return state.layout->remove(name); };
-  if (auto error = co_await layout_write(context, state, op, direct); !error.empty()) {
-    state.log->note("cannot remove release " + name + ": " + error);
+  if (auto error = co_await layout_write(context, state, op, direct); error.failed()) {
+    state.log->note("cannot remove release " + name + ": " + error.message);
     common::log::warn(
         "cannot remove release",
-        {{"deployment", context.deployment.name}, {"release", name}, {"error", error}});
+        {{"deployment", context.deployment.name}, {"release", name}, {"error", error.message}});
     co_return;
   }
   state.log->note("release " + name + " removed");
@@ -218,14 +240,14 @@ boost::asio::awaitable<std::vector<std::string>> clean_incomplete_releases(Conte
     removed = state.layout->clean_incomplete("", ec);
     return ec;
   };
-  const std::string error = co_await layout_write(context, state, op, direct, &printed);
+  const LayoutError error = co_await layout_write(context, state, op, direct, &printed);
   if (!context.deployment.run_as.empty()) {
     std::istringstream lines(printed);
     for (std::string line; std::getline(lines, line);) {
       if (common::valid_release_name(line)) removed.push_back(line);
     }
   }
-  if (!error.empty()) state.log->note("cleaning up releases/: " + error);
+  if (error.failed()) state.log->note("cleaning up releases/: " + error.message);
   co_return removed;
 }
 
@@ -251,8 +273,8 @@ boost::asio::awaitable<void> build_release(Context& context, RunState& state,
   const std::function<std::error_code()> create = [&] {
     return state.layout->create_release(state.release);
   };
-  if (auto error = co_await layout_write(context, state, create_op, create); !error.empty()) {
-    throw DeployFailure("releases", "cannot create " + dir.string() + ": " + error);
+  if (auto error = co_await layout_write(context, state, create_op, create); error.failed()) {
+    throw_layout_failure("cannot create " + dir.string(), error);
   }
   state.built = true;
   co_await record_release(context, state, state.release, state.push().after,
@@ -266,9 +288,8 @@ boost::asio::awaitable<void> build_release(Context& context, RunState& state,
   const std::function<std::error_code()> link = [&] {
     return state.layout->link_shared(state.release, deployment.releases->shared);
   };
-  if (auto error = co_await layout_write(context, state, link_op, link); !error.empty()) {
-    throw DeployFailure("releases",
-                        "cannot link the shared entries into " + dir.string() + ": " + error);
+  if (auto error = co_await layout_write(context, state, link_op, link); error.failed()) {
+    throw_layout_failure("cannot link the shared entries into " + dir.string(), error);
   }
   if (!deployment.releases->shared.empty()) {
     log.note(std::to_string(deployment.releases->shared.size()) + " shared entr" +
@@ -288,8 +309,8 @@ boost::asio::awaitable<void> build_release(Context& context, RunState& state,
   const std::function<std::error_code()> mark = [&] {
     return state.layout->mark_complete(state.release, state.push().after);
   };
-  if (auto error = co_await layout_write(context, state, mark_op, mark); !error.empty()) {
-    throw DeployFailure("releases", "cannot write " + (dir / "REVISION").string() + ": " + error);
+  if (auto error = co_await layout_write(context, state, mark_op, mark); error.failed()) {
+    throw_layout_failure("cannot write " + (dir / "REVISION").string(), error);
   }
   co_await record_release(context, state, state.release, state.push().after,
                           ledger::ReleaseOutcome::ready);

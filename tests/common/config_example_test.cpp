@@ -95,4 +95,13 @@ TEST_CASE("example config: loads and describes both DurHack deployments in relea
                    "api.durhack.com", "3101", 5);
   check_deployment(config.deployment("durhack-staging"), "staging",
                    "/var/www/api.durhack-staging.com", "api.durhack-staging.com", "3102", 3);
+  // Production's certificate and nginx site, through the root helper (docs/operations.md).
+  const auto& production = config.deployment("durhack");
+  CHECK(production.certificates == std::vector<std::string>{"api.durhack.com"});
+  REQUIRE(production.nginx);
+  CHECK(production.nginx->site == "deploy/nginx/api.durhack.com.conf");
+  CHECK(production.nginx->name == "api.durhack.com.conf");
+  CHECK(config.deployment("durhack-staging").certificates.empty());
+  CHECK(config.privileged_command ==
+        std::vector<std::string>{"/usr/bin/sudo", "-n", "/usr/local/sbin/deploy-privileged"});
 }

@@ -745,3 +745,46 @@ TEST_CASE("config: path filters, retry and wait_for_checks, their checks and def
   bad["github"] = {{"checks_poll_s", 31}};
   CHECK(error_of(bad).starts_with(file + ": github.checks_poll_s: "));
 }
+
+TEST_CASE("config: nginx, certificates and privileged_command are checked strictly") {
+  auto config = minimal();
+  auto& app = config["deployments"]["app"];
+  app["certificates"] = json::array({"api.example.com", "www.example.com"});
+  app["nginx"] = {{"site", "deploy/nginx/api.conf"}, {"name", "api.example.com.conf"}};
+  config["privileged_command"] = json::array({"/usr/local/sbin/deploy-privileged"});
+  const auto loaded = load(config);
+  const auto& d = loaded.deployment("app");
+  CHECK(d.certificates == std::vector<std::string>{"api.example.com", "www.example.com"});
+  REQUIRE(d.nginx);
+  CHECK(d.nginx->site == "deploy/nginx/api.conf");
+  CHECK(d.nginx->name == "api.example.com.conf");
+  CHECK(loaded.privileged_command == std::vector<std::string>{"/usr/local/sbin/deploy-privileged"});
+  const auto masked = common::to_json_masked(loaded);
+  CHECK(common::to_json_masked(common::parse_config(masked.dump(), file)) == masked);
+  CHECK_FALSE(load(minimal()).deployment("app").nginx);
+
+  // What becomes a path or a helper's argument is refused unless plainly safe.
+  const auto error_with = [](const char* key, const json& value) {
+    auto bad = minimal();
+    bad["deployments"]["app"][key] = value;
+    return error_of(bad);
+  };
+  const std::string at = file + ": deployments.app.";
+  CHECK(error_with("nginx", {{"site", "../etc/passwd"}, {"name", "a.conf"}})
+            .starts_with(at + "nginx.site: must be a relative path inside the repository"));
+  CHECK(error_with("nginx", {{"site", "/etc/nginx/x.conf"}, {"name", "a.conf"}})
+            .starts_with(at + "nginx.site: "));
+  CHECK(error_with("nginx", {{"site", "a.conf"}, {"name", "../a.conf"}})
+            .starts_with(at + "nginx.name: must be a site file name ending in .conf"));
+  CHECK(
+      error_with("nginx", {{"site", "a.conf"}, {"name", "a.txt"}}).starts_with(at + "nginx.name"));
+  CHECK(error_with("nginx", {{"site", "a.conf"}}).starts_with(at + "nginx"));
+  CHECK(error_with("certificates", json::array({"api.example.com", "--pre-hook"}))
+            .starts_with(at + "certificates[1]: is not a domain name"));
+  CHECK(error_with("certificates", json::array({"API.example.com"}))
+            .starts_with(at + "certificates[0]: "));
+  CHECK(error_with("certificates", json::array({"localhost"})).starts_with(at + "certificates[0]"));
+  auto relative = minimal();
+  relative["privileged_command"] = json::array({"sudo", "deploy-privileged"});
+  CHECK(error_of(relative).starts_with(file + ": privileged_command[0]: must be an absolute path"));
+}

@@ -1,12 +1,15 @@
 // step_test.cpp: the REAL deploy-step binary, run directly and through sudo as a real user:
 // every process a step starts ends with the step (setsid, double fork, at the step's exit, at a
 // stop, at a SIGTERM), the step gets exactly the requested environment plus its user's
-// HOME/USER/LOGNAME and no inherited descriptor, and its exit status or signal comes back.
+// HOME/USER/LOGNAME and no inherited descriptor, and its exit status or signal comes back. Also
+// `deploy-step layout`: a write failing on a full disk exits 75, any other failure 1, so the
+// deployer can retry the one and not the other.
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -222,4 +225,42 @@ TEST_CASE("through sudo as a real user: its uid and groups, its HOME, and nothin
   t.close_control();
   REQUIRE(t.wait(std::chrono::seconds(20)));
   CHECK_FALSE(alive(escaped));
+}
+
+TEST_CASE("layout: a write failing on a full disk exits 75, any other failure 1") {
+  test::require_tmpfs();
+  test::TempDir dir("step-layout");
+  const auto root = dir.path() / "site";
+  std::filesystem::create_directories(root);
+  // require_tmpfs said mounting works here: a failure now is a failure of the test.
+  REQUIRE(::mount("tmpfs", root.c_str(), "tmpfs", 0, "size=64k,mode=0755") == 0);
+  struct Unmount {
+    std::filesystem::path path;
+    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+  } unmount{root};
+  std::filesystem::create_directories(root / "releases");
+  const std::string release = "20261206T012345.678Z-abcdef123456";
+  const std::string sha(40, 'a');
+  auto layout = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> argv{test::bin("deploy-step").string(), "layout", root.string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return test::run(argv);
+  };
+  REQUIRE(layout({"create-release", release}).status == 0);
+  {
+    // Fill the file system (64 KiB: a bounded number of writes).
+    std::ofstream filler(root / "filler", std::ios::binary);
+    const std::string block(4096, 'x');
+    for (int i = 0; i < 64 && filler.write(block.data(), block.size()) && filler.flush(); ++i) {
+    }
+  }
+  const auto full = layout({"mark-complete", release, sha});
+  INFO(full.output);
+  CHECK(full.status == 75);
+  CHECK_THAT(full.output, Catch::Contains("No space left on device"));
+  std::filesystem::remove(root / "filler");
+  const auto missing = layout({"mark-complete", "20261206T012345.678Z-000000000000", sha});
+  INFO(missing.output);
+  CHECK(missing.status == 1);
+  CHECK(layout({"mark-complete", release, sha}).status == 0);
 }
