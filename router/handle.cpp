@@ -277,16 +277,22 @@ void Handler::push(const std::string& name, const common::Entry& entry, const co
     targets = match.deployments;  // no delivery id (a hand-written entry): nothing to compare
   }
   if (targets.empty()) {
-    const std::string reason = "redelivery, already handled for " + join(duplicates);
-    record_later(name, entry.meta, ledger::Decision::duplicate, reason);
-    remove_from_inbox(name);
-    common::log::info("duplicate delivery dropped", {{"delivery", delivery_field(entry.meta)},
-                                                     {"entry", name},
-                                                     {"deployments", join(match.deployments)},
-                                                     {"reason", reason}});
+    drop_duplicate(name, entry, match.deployments, duplicates);
     return;
   }
-  route(name, entry, push, targets, duplicates.empty() ? "" : "; not again to " + join(duplicates));
+  route(name, entry, push, match.deployments, std::move(targets), std::move(duplicates));
+}
+
+void Handler::drop_duplicate(const std::string& name, const common::Entry& entry,
+                             const std::vector<std::string>& matched,
+                             const std::vector<std::string>& duplicates) {
+  const std::string reason = "redelivery, already handled for " + join(duplicates);
+  record_later(name, entry.meta, ledger::Decision::duplicate, reason);
+  remove_from_inbox(name);
+  common::log::info("duplicate delivery dropped", {{"delivery", delivery_field(entry.meta)},
+                                                   {"entry", name},
+                                                   {"deployments", join(matched)},
+                                                   {"reason", reason}});
 }
 
 // Why this order gives exactly-once routing under kill -9 at any instant:
@@ -309,8 +315,20 @@ void Handler::push(const std::string& name, const common::Entry& entry, const co
 //     it, every step before is durable. So the entry is in each target queue exactly once, never in
 //     none.
 void Handler::route(const std::string& name, const common::Entry& entry, const common::Push& push,
-                    const std::vector<std::string>& targets, const std::string& note) {
-  const auto created = record_routing(name, entry, push, targets);
+                    const std::vector<std::string>& matched, std::vector<std::string> targets,
+                    std::vector<std::string> duplicates) {
+  const auto routed = record_routing(name, entry, push, targets);
+  const auto& created = routed.created;
+  // Another host's router routed this delivery since push() looked (only with "hosts").
+  for (const auto& [deployment, state] : routed.blocked) {
+    std::erase(targets, deployment);
+    duplicates.push_back(deployment + " (" + std::string(ledger::to_string(state)) + ")");
+  }
+  if (targets.empty()) {
+    drop_duplicate(name, entry, matched, duplicates);
+    return;
+  }
+  const std::string note = duplicates.empty() ? "" : "; not again to " + join(duplicates);
   for (const auto& deployment : targets) {
     // Fanned out only: the deployment has no deployer on this host.
     if (!config_.deployment(deployment).runs_on(config_.host)) continue;
@@ -344,10 +362,9 @@ void Handler::route(const std::string& name, const common::Entry& entry, const c
                                      {"sha", push.after}});
 }
 
-std::vector<std::string> Handler::record_routing(const std::string& name,
-                                                 const common::Entry& entry,
-                                                 const common::Push& push,
-                                                 const std::vector<std::string>& targets) {
+ledger::Routed Handler::record_routing(const std::string& name, const common::Entry& entry,
+                                       const common::Push& push,
+                                       const std::vector<std::string>& targets) {
   const auto key = key_of(entry.meta);
   std::vector<ledger::FanoutTarget> remote;
   for (const auto& deployment : targets) {
@@ -355,14 +372,17 @@ std::vector<std::string> Handler::record_routing(const std::string& name,
       remote.push_back({deployment, std::move(host)});
     }
   }
-  // Without "hosts" (or only this host in it): exactly the single-host statement of before.
-  if (remote.empty() || fanout_ == nullptr) {
-    return ledger_.record_routing(targets, name, key, push.after, push.ref);
+  // Without "hosts" in the configuration: exactly the single-host statement of before (one
+  // router decides about every delivery).
+  if (fanout_ == nullptr) {
+    return ledger::Routed{ledger_.record_routing(targets, name, key, push.after, push.ref), {}};
   }
   // The other hosts get the entry's exact bytes, read again from the inbox (it is still there).
   std::string content;
-  if (const auto ec = queue_layout::read_entry(inbox_, name, max_bytes_, content)) {
-    throw FsError("cannot read " + (inbox_ / name).string(), ec);
+  if (!remote.empty()) {
+    if (const auto ec = queue_layout::read_entry(inbox_, name, max_bytes_, content)) {
+      throw FsError("cannot read " + (inbox_ / name).string(), ec);
+    }
   }
   return fanout_->record_routing(targets, name, key, push.after, push.ref, remote, config_.host,
                                  content);

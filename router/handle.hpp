@@ -108,7 +108,13 @@ class Handler {
   void ignore(const std::string& name, const common::Entry& entry, const std::string& reason);
   void push(const std::string& name, const common::Entry& entry, const common::Push& push);
   void route(const std::string& name, const common::Entry& entry, const common::Push& push,
-             const std::vector<std::string>& targets, const std::string& note);
+             const std::vector<std::string>& matched, std::vector<std::string> targets,
+             std::vector<std::string> duplicates);
+  /// Records `name` as a duplicate of a delivery already handled for `duplicates`
+  /// ("deployment (state)") and removes it from the inbox.
+  void drop_duplicate(const std::string& name, const common::Entry& entry,
+                      const std::vector<std::string>& matched,
+                      const std::vector<std::string>& duplicates);
   void record(const std::string& name, const common::EntryMeta& meta, ledger::Decision decision,
               const std::string& reason);
   /// record(), at the next flush().
@@ -118,11 +124,11 @@ class Handler {
   /// The deployment's queues/, active/, done/ or failed/ folder if `name` is in one of them.
   std::optional<std::filesystem::path> taken_by_deployment(const std::string& deployment,
                                                            const std::string& name) const;
-  /// The queue items of `targets`, and the fan-out items of their other hosts in the same
-  /// transaction when there are any; returns the deployments whose item it created.
-  std::vector<std::string> record_routing(const std::string& name, const common::Entry& entry,
-                                          const common::Push& push,
-                                          const std::vector<std::string>& targets);
+  /// The queue items of `targets`, and with `fanout` set the fan-out items of their other hosts
+  /// in the same transaction, under the delivery's lock (ledger/fanout.hpp: `blocked` then
+  /// names the targets another host's router routed the same delivery to meanwhile).
+  ledger::Routed record_routing(const std::string& name, const common::Entry& entry,
+                                const common::Push& push, const std::vector<std::string>& targets);
   /// quarantine() into rejected/; false when a different file of that name is already there.
   bool quarantine(const std::string& name, const std::string& reason);
   /// GitHub's "queued" for the deploy of `name` into `deployment`'s outbox (docs/github.md).

@@ -1,6 +1,7 @@
 // fanout.cpp: see fanout.hpp.
 #include "common/ledger/fanout.hpp"
 
+#include <algorithm>
 #include <pqxx/pqxx>
 
 #include "common/ledger/rows.hpp"
@@ -8,50 +9,79 @@
 #include "common/log.hpp"
 
 namespace ledger {
+namespace {
+
+// The first key of the two-key advisory locks on deliveries (the second is a hash of the
+// delivery): a space of its own, apart from migrate()'s one-key lock.
+constexpr int delivery_lock_class = 19001;
+
+}  // namespace
 
 Fanout::Fanout(std::string url) : session_(std::make_unique<detail::Session>(std::move(url))) {}
 
 Fanout::~Fanout() = default;
 
-std::vector<std::string> Fanout::record_routing(const std::vector<std::string>& deployments,
-                                                const std::string& entry,
-                                                const std::optional<DeliveryKey>& delivery,
-                                                const std::string& sha, const std::string& ref,
-                                                const std::vector<FanoutTarget>& targets,
-                                                const std::string& origin_host,
-                                                std::string_view content) {
-  std::vector<std::string> hosts, target_deployments;
-  for (const auto& target : targets) {
-    hosts.push_back(target.host);
-    target_deployments.push_back(target.deployment);
-  }
+Routed Fanout::record_routing(const std::vector<std::string>& deployments, const std::string& entry,
+                              const std::optional<DeliveryKey>& delivery, const std::string& sha,
+                              const std::string& ref, const std::vector<FanoutTarget>& targets,
+                              const std::string& origin_host, std::string_view content) {
   const pqxx::binarystring bytes(content.data(), content.size());
   return session_->run("record_routing", [&](pqxx::connection& conn) {
+    Routed routed;
     // One transaction: the queue items (the routing decision the redelivery check reads) and
     // the items of the other hosts commit together, so no host can miss an entry that the
     // ledger calls routed, and no host gets one the ledger does not know.
     pqxx::work tx{conn};
+    std::vector<std::string> routing = deployments;
+    if (delivery) {
+      // Two hosts' routers deciding about one delivery at once (a redelivery sent to another
+      // receiver while the first is being routed): the second waits here for the first to
+      // commit, then sees its queue items. Scoped to the transaction, so a router that dies
+      // holding it releases it with its connection.
+      tx.exec_params("SELECT pg_advisory_xact_lock($1, hashtext($2 || ' ' || $3))",
+                     static_cast<int>(delivery_lock_class), delivery->hook_id,
+                     delivery->delivery_id);
+      const auto states = tx.exec_params(
+          "SELECT DISTINCT ON (deployment) deployment, state FROM queue_items"
+          " WHERE hook_id = $1 AND delivery_id = $2 AND entry_name <> $3"
+          " AND deployment = ANY($4::text[]) ORDER BY deployment, entry_name DESC",
+          delivery->hook_id, delivery->delivery_id, entry, detail::text_array(deployments));
+      for (const auto& row : states) {
+        const auto state = parse_queue_state(row[1].as<std::string>());
+        if (!blocks_redelivery(state)) continue;
+        const auto deployment = row[0].as<std::string>();
+        std::erase(routing, deployment);
+        routed.blocked.emplace(deployment, state);
+      }
+    }
+    std::vector<std::string> hosts, target_deployments;
+    for (const auto& target : targets) {
+      if (std::find(routing.begin(), routing.end(), target.deployment) == routing.end()) continue;
+      hosts.push_back(target.host);
+      target_deployments.push_back(target.deployment);
+    }
     // As Ledger::record_routing: DO NOTHING, never pushing back an item already claimed.
     const auto rows = tx.exec_params(
         "INSERT INTO queue_items (deployment, entry_name, hook_id, delivery_id, sha, ref,"
         " trigger, state) SELECT d, $2, $3, $4, $5, $6, 'webhook', 'queued'"
         " FROM unnest($1::text[]) AS t(d)"
         " ON CONFLICT (deployment, entry_name) DO NOTHING RETURNING deployment",
-        detail::text_array(deployments), entry, detail::hook_of(delivery),
+        detail::text_array(routing), entry, detail::hook_of(delivery),
         detail::delivery_of(delivery), sha, ref);
-    tx.exec_params(
-        "INSERT INTO fanout_items (host, deployment, entry_name, origin_host, content)"
-        " SELECT h, d, $3, $4, $5 FROM unnest($1::text[], $2::text[]) AS t(h, d)"
-        " ON CONFLICT (host, deployment, entry_name) DO NOTHING",
-        detail::text_array(hosts), detail::text_array(target_deployments), entry, origin_host,
-        bytes);
-    // Sent at commit, once per host: a wake-up for its router, which polls as well.
-    tx.exec_params("SELECT pg_notify($2, h) FROM (SELECT DISTINCT unnest($1::text[]) AS h) AS t",
-                   detail::text_array(hosts), std::string(fanout_channel));
+    if (!hosts.empty()) {
+      tx.exec_params(
+          "INSERT INTO fanout_items (host, deployment, entry_name, origin_host, content)"
+          " SELECT h, d, $3, $4, $5 FROM unnest($1::text[], $2::text[]) AS t(h, d)"
+          " ON CONFLICT (host, deployment, entry_name) DO NOTHING",
+          detail::text_array(hosts), detail::text_array(target_deployments), entry, origin_host,
+          bytes);
+      // Sent at commit, once per host: a wake-up for its router, which polls as well.
+      tx.exec_params("SELECT pg_notify($2, h) FROM (SELECT DISTINCT unnest($1::text[]) AS h) AS t",
+                     detail::text_array(hosts), std::string(fanout_channel));
+    }
     tx.commit();
-    std::vector<std::string> created;
-    for (const auto& row : rows) created.push_back(row[0].as<std::string>());
-    return created;
+    for (const auto& row : rows) routed.created.push_back(row[0].as<std::string>());
+    return routed;
   });
 }
 

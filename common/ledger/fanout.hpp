@@ -9,7 +9,11 @@
 // Contract:
 // - record_routing() is one transaction: the queue items and the fan-out items commit together or
 //   not at all. Idempotent (ON CONFLICT DO NOTHING on both tables): a router re-running an entry
-//   after a crash adds nothing and changes no item already delivered or claimed.
+//   after a crash adds nothing and changes no item already delivered or claimed. With receivers
+//   on several hosts, two routers may decide about the same delivery at the same time (the
+//   router's redelivery check reads the ledger before it routes): record_routing takes a
+//   transaction-scoped advisory lock on the delivery and checks again under it, so only one of
+//   them routes it to a deployment; the other gets that deployment back as `blocked`.
 // - deliver() locks up to `limit` undelivered rows of one host (FOR UPDATE SKIP LOCKED, so two
 //   routers of one host never take the same row), calls `publish` for each in id order, marks
 //   those it published delivered and commits. A crash or a lost connection before the commit
@@ -22,6 +26,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,6 +60,15 @@ struct FanoutItem {
   std::string content;  ///< the entry file's exact bytes
 };
 
+/// What record_routing() did.
+struct Routed {
+  std::vector<std::string> created;  ///< deployments whose queue item it created
+  /// Deployments it did not route to, with the state that blocked them: another entry of the
+  /// same delivery already holds a queue item there whose state blocks a redelivery. Nothing
+  /// was recorded for them.
+  std::map<std::string, QueueState> blocked;
+};
+
 /// What one deliver() did.
 struct Delivered {
   std::size_t taken = 0;      ///< rows locked
@@ -71,13 +85,12 @@ class Fanout {
   Fanout& operator=(const Fanout&) = delete;
 
   /// Ledger::record_routing's queue items, plus one fan-out item per target with `content`,
-  /// from `origin_host`, in one transaction. Returns the deployments whose queue item it created.
-  std::vector<std::string> record_routing(const std::vector<std::string>& deployments,
-                                          const std::string& entry,
-                                          const std::optional<DeliveryKey>& delivery,
-                                          const std::string& sha, const std::string& ref,
-                                          const std::vector<FanoutTarget>& targets,
-                                          const std::string& origin_host, std::string_view content);
+  /// from `origin_host`, in one transaction, after the redelivery check under the delivery's
+  /// lock (see the file comment). Targets of blocked deployments are left out.
+  Routed record_routing(const std::vector<std::string>& deployments, const std::string& entry,
+                        const std::optional<DeliveryKey>& delivery, const std::string& sha,
+                        const std::string& ref, const std::vector<FanoutTarget>& targets,
+                        const std::string& origin_host, std::string_view content);
 
   /// `publish` returns "" when the item is durably in place (or already was), else why not.
   using Publish = std::function<std::string(const FanoutItem&)>;

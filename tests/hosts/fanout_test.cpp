@@ -97,6 +97,44 @@ TEST_CASE("hosts: a redelivery sent to host B's receiver is dropped as a duplica
   CHECK(b.count_log("duplicate delivery dropped delivery=" + delivery) == 1);
 }
 
+TEST_CASE("hosts: one delivery sent to both hosts' receivers at once is routed once") {
+  Fleet fleet({"host-a", "host-b"});
+  Host a(fleet, "host-a");
+  Host b(fleet, "host-b");
+  a.start_receiver();
+  b.start_receiver();
+  a.start_router();
+  b.start_router();
+  INFO("host-a log:\n" << a.log() << "\nhost-b log:\n" << b.log());
+  // Both routers check the ledger for an earlier entry of the delivery at about the same time and
+  // find none; the delivery's lock in the routing transaction lets only one of them route it.
+  constexpr int deliveries = 20;
+  for (int i = 0; i < deliveries; ++i) {
+    const auto delivery = test::http::random_delivery();
+    const auto body = push_body(sha(500 + i));
+    int status_b = 0;
+    std::thread to_b([&] { status_b = send_push(b.port(), delivery, body); });
+    const int status_a = send_push(a.port(), delivery, body);
+    to_b.join();
+    REQUIRE(status_a == 202);
+    REQUIRE(status_b == 202);
+  }
+  const auto settled = [&] {
+    return fleet.count("SELECT count(*) FROM deliveries") == 2 * deliveries &&
+           entries(a.layout().inbox()).empty() && entries(b.layout().inbox()).empty();
+  };
+  REQUIRE(test::eventually(settled, 60s));
+  CHECK(fleet.count("SELECT count(*) FROM deliveries WHERE decision = 'routed'") == deliveries);
+  CHECK(fleet.count("SELECT count(*) FROM deliveries WHERE decision = 'duplicate'") == deliveries);
+  CHECK(fleet.count("SELECT count(*) FROM queue_items") == deliveries);
+  REQUIRE(test::eventually(
+      [&] { return delivered(fleet, "host-a") + delivered(fleet, "host-b") == deliveries; }, 30s));
+  CHECK(a.queued().size() == static_cast<std::size_t>(deliveries));
+  CHECK(b.queued() == a.queued());
+  CHECK(a.stop_router() == 0);
+  CHECK(b.stop_router() == 0);
+}
+
 TEST_CASE("hosts: kill -9 of host B's router between publish and mark-delivered leaves one entry") {
   Fleet fleet({"host-a", "host-b"});
   Host a(fleet, "host-a");
