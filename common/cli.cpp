@@ -26,6 +26,10 @@ void add_standard_options(CLI::App& app, StandardOptions& options) {
   app.add_option("--config", options.config_path,
                  "configuration file (default: $DEPLOYER_CONFIG, else config/deployer.json)")
       ->type_name("FILE");
+  app.add_option("--host", options.host,
+                 "this machine's name in the configuration's hosts (default: $DEPLOY_HOST, else "
+                 "the key \"host\", else the system's host name)")
+      ->type_name("NAME");
   app.set_version_flag("--version", app.get_name() + " " + std::string(common::version),
                        "print the program's version and exit");
 }
@@ -36,7 +40,7 @@ std::filesystem::path config_path_for(const StandardOptions& options) {
 }
 
 Config load_config_for(const StandardOptions& options) {
-  return load_config(config_path_for(options));
+  return load_config(config_path_for(options), LoadOptions{options.host});
 }
 
 Config load_program_config(const StandardOptions& options) {

@@ -34,15 +34,16 @@ namespace common {
 
 struct StandardOptions {
   std::string config_path;  ///< empty: default_config_path()
+  std::string host;         ///< --host NAME; empty: $DEPLOY_HOST, "host", the system's name
 };
 
-/// Adds --config FILE and --version (prints "<program> <version>", the app's name).
+/// Adds --config FILE, --host NAME and --version (prints "<program> <version>", the app's name).
 void add_standard_options(CLI::App& app, StandardOptions& options);
 
 /// The configuration file the options name, or default_config_path().
 std::filesystem::path config_path_for(const StandardOptions& options);
 
-/// load_config(config_path_for(options)). Throws ConfigError.
+/// load_config(config_path_for(options), {options.host}). Throws ConfigError.
 Config load_config_for(const StandardOptions& options);
 
 /// Everything is meant to run as the unprivileged deploy user. When the effective user is root

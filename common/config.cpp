@@ -12,6 +12,7 @@
 
 #include "common/cidr.hpp"
 #include "common/config_reader.hpp"
+#include "common/hosts.hpp"
 #include "common/json_parse.hpp"
 #include "common/small_file.hpp"
 #include "common/validate.hpp"
@@ -507,6 +508,113 @@ void read_environment(const ConfigNode& node, Deployment& deployment) {
   }
 }
 
+// A path that may hold ${DEPLOY_HOST} (state_dir, a deployment's path): substituted with this
+// host's name before it is resolved, so several hosts can share one file (and one machine).
+std::filesystem::path read_host_path(const ConfigNode& node, const std::string& host) {
+  if (!node.json().is_string()) node.fail("must be a path (a string)");
+  const nlohmann::json substituted =
+      substitute(node.as_nonempty_string(), {{std::string(host_variable), host}});
+  if (const auto left = first_variable(substituted.get_ref<const std::string&>())) {
+    node.fail(*left + " is not substituted here (only ${DEPLOY_HOST} is)");
+  }
+  return ConfigNode(substituted, node.path(), node.context()).as_path();
+}
+
+// "hosts": names or {"name", "env"}; without the key, this host only (one machine, as before).
+void read_hosts(const ConfigNode& node, Deployment& deployment, const std::string& host) {
+  if (!node.has("hosts")) {
+    deployment.hosts = {HostTarget{host, {}}};
+    return;
+  }
+  deployment.hosts_set = true;
+  const auto list = node.child("hosts");
+  constexpr const char* shape =
+      "must be a non-empty array of host names or {\"name\": ..., \"env\": {...}}";
+  // Bounded: every host is a fan-out item per push and a folder per simulated host.
+  if (!list.json().is_array() || list.json().empty()) list.fail(shape);
+  if (list.json().size() > 64) list.fail("must list at most 64 hosts");
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < list.json().size(); ++i) {
+    const auto item = list.element(i);
+    HostTarget target;
+    std::optional<ConfigNode> name_node;
+    if (item.json().is_string()) {
+      name_node = item;
+    } else if (item.json().is_object()) {
+      item.check_keys({"name", "env"});
+      name_node = item.child("name");
+      if (item.has("env")) target.env = item.child("env").as_env_map();
+    } else {
+      item.fail(shape);
+    }
+    target.name = name_node->as_string();
+    check_with(*name_node, check_host_name(target.name));
+    if (!names.insert(target.name).second) name_node->fail("is listed twice");
+    deployment.hosts.push_back(std::move(target));
+  }
+  // This host's variables win over the deployment's own: they are what differs per host.
+  for (const auto& target : deployment.hosts) {
+    if (target.name != host) continue;
+    for (const auto& [name, value] : target.env) deployment.env[name] = value;
+  }
+}
+
+RolloutSettings read_rollout(const ConfigNode& node) {
+  node.require_object();
+  node.check_keys({"max_parallel", "host_timeout_s", "on_host_down"});
+  RolloutSettings rollout;
+  rollout.max_parallel =
+      static_cast<std::uint32_t>(node.integer("max_parallel", rollout.max_parallel, 1, 1000));
+  rollout.host_timeout_s =
+      static_cast<std::uint32_t>(node.integer("host_timeout_s", rollout.host_timeout_s, 1, 86400));
+  if (node.has("on_host_down")) {
+    const auto down = node.child("on_host_down");
+    const auto text = down.as_string();
+    if (text == "wait") {
+      rollout.on_host_down = RolloutSettings::OnHostDown::wait;
+    } else if (text == "skip") {
+      rollout.on_host_down = RolloutSettings::OnHostDown::skip;
+    } else {
+      down.fail("must be \"wait\" or \"skip\"");
+    }
+  }
+  return rollout;
+}
+
+// ${NAME} of the deployment's environment on this host (and ${DEPLOY_HOST}) in health_check.url
+// and the preflight's strings. Not preflight.port_env: its value is a free port picked at run
+// time, which a preflight script reads from its own environment.
+void substitute_host_values(const ConfigNode& node, Deployment& deployment,
+                            const std::string& host) {
+  auto values = deployment.env;
+  values[std::string(host_variable)] = host;
+  if (deployment.health_check) {
+    auto& url = deployment.health_check->url;
+    url = substitute(url, values);
+    for (char c : url) {
+      if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) {
+        node.child("health_check")
+            .child("url")
+            .fail("must not contain spaces or control characters (after substituting ${...})");
+      }
+    }
+  }
+  if (deployment.preflight) {
+    auto& preflight = *deployment.preflight;
+    values.erase(preflight.port_env);
+    for (auto& arg : preflight.step.run) arg = substitute(arg, values);
+    for (auto& [name, value] : preflight.step.env) value = substitute(value, values);
+    preflight.path = substitute(preflight.path, values);
+    for (char c : preflight.path) {
+      if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f || c == '#') {
+        node.child("preflight")
+            .child("path")
+            .fail("must not contain spaces, control characters or '#' (after substituting ${...})");
+      }
+    }
+  }
+}
+
 // A system user name as Debian's adduser accepts it by default; it reaches sudo's argv.
 bool valid_user_name(const std::string& name) {
   if (name.empty() || name.size() > 32) return false;
@@ -598,7 +706,8 @@ void read_site(const ConfigNode& node, Deployment& deployment) {
   }
 }
 
-Deployment read_deployment(const ConfigNode& node, const std::string& name) {
+Deployment read_deployment(const ConfigNode& node, const std::string& name,
+                           const std::string& host) {
   node.require_object();
   node.check_keys({"repository",
                    "branch",
@@ -623,6 +732,8 @@ Deployment read_deployment(const ConfigNode& node, const std::string& name) {
                    "environment_url",
                    "webhook_secrets",
                    "run_as",
+                   "hosts",
+                   "rollout",
                    "nginx",
                    "certificates"});
   Deployment deployment;
@@ -633,7 +744,7 @@ Deployment read_deployment(const ConfigNode& node, const std::string& name) {
   const auto branch = node.child("branch");
   deployment.branch = branch.as_string();
   check_with(branch, check_branch(deployment.branch));
-  deployment.path = node.child("path").as_path();
+  deployment.path = read_host_path(node.child("path"), host);
   deployment.enabled = node.boolean("enabled", true);
   if (node.has("remote")) deployment.remote = read_remote(node.child("remote"), node.context());
   deployment.coalesce = node.boolean("coalesce", true);
@@ -659,6 +770,8 @@ Deployment read_deployment(const ConfigNode& node, const std::string& name) {
     }
   }
   if (node.has("env")) deployment.env = node.child("env").as_env_map();
+  read_hosts(node, deployment, host);
+  if (node.has("rollout")) deployment.rollout = read_rollout(node.child("rollout"));
   if (node.has("webhook_secrets")) {
     deployment.webhook_secrets = read_secret_list(node.child("webhook_secrets"));
   }
@@ -667,6 +780,7 @@ Deployment read_deployment(const ConfigNode& node, const std::string& name) {
   read_release_mode(node, deployment);
   if (node.has("activate")) deployment.activate = read_steps(node.child("activate"), names);
   read_site(node, deployment);
+  substitute_host_values(node, deployment, host);
   read_environment(node, deployment);
   return deployment;
 }
@@ -680,7 +794,7 @@ void read_deployments(const ConfigNode& root, Config& config) {
     if (auto check = check_deployment_name(name); !check.ok()) {
       item.fail("is not a valid deployment name: " + check.error().message);
     }
-    config.deployments.emplace(name, read_deployment(item, name));
+    config.deployments.emplace(name, read_deployment(item, name, config.host));
   }
   if (config.deployments.empty()) node.fail("must define at least one deployment");
 }
@@ -770,6 +884,11 @@ std::string SecretSource::describe() const {
   return kind == Kind::env ? env : "file " + file.string();
 }
 
+bool Deployment::runs_on(std::string_view host) const {
+  return std::any_of(hosts.begin(), hosts.end(),
+                     [&](const HostTarget& target) { return target.name == host; });
+}
+
 const Deployment& Config::deployment(std::string_view name) const {
   const auto it = deployments.find(std::string(name));
   if (it == deployments.end()) {
@@ -787,7 +906,8 @@ std::filesystem::path default_config_path() {
   return "config/deployer.json";
 }
 
-Config parse_config(std::string_view text, const std::filesystem::path& file) {
+Config parse_config(std::string_view text, const std::filesystem::path& file,
+                    const LoadOptions& options) {
   const auto absolute = std::filesystem::absolute(file).lexically_normal();
   const ConfigContext context{file, absolute.parent_path()};
   auto parsed = parse_json(text, JsonParseOptions{64, true});
@@ -795,9 +915,9 @@ Config parse_config(std::string_view text, const std::filesystem::path& file) {
 
   const ConfigNode root(parsed.value(), "", context);
   if (!parsed.value().is_object()) root.fail("must be a JSON object");
-  root.check_keys({"instance", "state_dir", "listen", "allow_root", "secrets", "database", "github",
-                   "receiver", "router", "retention", "dashboard", "deployments", "notify",
-                   "privileged_command"});
+  root.check_keys({"instance", "host", "state_dir", "listen", "allow_root", "secrets", "database",
+                   "github", "receiver", "router", "retention", "dashboard", "deployments",
+                   "notify", "privileged_command"});
 
   Config config;
   config.file = absolute;
@@ -808,7 +928,22 @@ Config parse_config(std::string_view text, const std::filesystem::path& file) {
       instance.fail("must not contain control characters");
     }
   }
-  config.state_dir = root.child("state_dir").as_path();
+  {
+    std::string configured;
+    if (root.has("host")) {
+      configured = root.child("host").as_nonempty_string();
+      check_with(root.child("host"), check_host_name(configured));
+    }
+    const char* env = std::getenv(std::string(host_variable).c_str());
+    auto host =
+        resolve_host(file, options.host, env != nullptr ? env : "", configured,
+                     configured.empty() && options.host.empty() && (env == nullptr || *env == '\0')
+                         ? system_host_name()
+                         : "");
+    config.host = std::move(host.name);
+    config.host_from = std::move(host.from);
+  }
+  config.state_dir = read_host_path(root.child("state_dir"), config.host);
   read_listen(root, config.listen);
   config.allow_root = root.boolean("allow_root", false);
   if (root.has("privileged_command")) {
@@ -835,10 +970,10 @@ Config parse_config(std::string_view text, const std::filesystem::path& file) {
   return config;
 }
 
-Config load_config(const std::filesystem::path& file) {
+Config load_config(const std::filesystem::path& file, const LoadOptions& options) {
   auto text = read_small_file(file, max_config_bytes, "1 MiB");
   if (!text.ok()) throw ConfigError(file, "", text.error().message);
-  return parse_config(*text, file);
+  return parse_config(*text, file, options);
 }
 
 }  // namespace common

@@ -184,12 +184,33 @@ struct CheckWait {
   std::chrono::seconds timeout{3600};  ///< wait_for_checks_timeout_s
 };
 
+/// hosts[i]: a host the deployment runs on, and the variables it gets there only.
+struct HostTarget {
+  std::string name;                        ///< valid_host_name (hosts.hpp)
+  std::map<std::string, std::string> env;  ///< added to the deployment's env on that host
+  bool operator==(const HostTarget&) const = default;
+};
+
+/// "rollout": how a new release reaches a deployment's hosts (docs/hosts.md). Parsed and
+/// validated; the rolling switch that follows it is not built yet.
+struct RolloutSettings {
+  enum class OnHostDown { wait, skip };
+  std::uint32_t max_parallel = 1;      ///< hosts switching at once, 1-1000
+  std::uint32_t host_timeout_s = 600;  ///< how long a host that is down is waited for, 1-86400
+  OnHostDown on_host_down = OnHostDown::wait;
+};
+
 struct Deployment {
   std::string name;            ///< valid_deployment_name
   std::string repository;      ///< valid_repository, "owner/name"
   std::string branch;          ///< valid_branch
-  std::filesystem::path path;  ///< the working tree, absolute
+  std::filesystem::path path;  ///< the working tree, absolute; ${DEPLOY_HOST} substituted
   bool enabled = true;
+  /// The hosts it runs on, in the configuration's order, never empty: without the key, only the
+  /// host of the program that loaded the configuration (Config::host).
+  std::vector<HostTarget> hosts;
+  bool hosts_set = false;  ///< whether the configuration has the key
+  RolloutSettings rollout;
   /// A git remote name, URL or path to fetch from. Never starts with '-'; a value starting with
   /// "./" or "../" is resolved against the configuration file's folder.
   std::string remote = "origin";
@@ -206,10 +227,12 @@ struct Deployment {
   /// A user name: every step, git call, preflight and activate step runs as that user through
   /// sudo and deploy-step (docs/operations.md). Empty: as the deployer's own user.
   std::string run_as;
+  /// With this host's hosts[i].env added (it wins over the deployment's own).
   std::map<std::string, std::string> env;
   std::vector<Step> steps;
   /// Release mode; preflight, activate and health_check require it.
   std::optional<ReleaseSettings> releases;
+  /// Its strings and health_check.url have ${NAME} of `env` (and ${DEPLOY_HOST}) substituted.
   std::optional<Preflight> preflight;
   std::vector<Step> activate;  ///< run in path/current after the switch; names unique with steps
   std::optional<HealthCheck> health_check;
@@ -228,6 +251,9 @@ struct Deployment {
   /// "certificates": domains whose certificate deploy-privileged obtains or renews before the
   /// nginx site is installed.
   std::vector<std::string> certificates;
+
+  /// Whether `host` is one of `hosts`.
+  bool runs_on(std::string_view host) const;
 };
 
 /// "notify[i]": where deploy outcomes are announced (docs/notifications.md).
@@ -244,7 +270,11 @@ struct Notification {
 struct Config {
   std::filesystem::path file;  ///< the configuration file, absolute
   std::string instance;
-  std::filesystem::path state_dir;  ///< absolute
+  /// This machine's name (valid_host_name): --host, else $DEPLOY_HOST, else the key "host", else
+  /// the system's host name (common/hosts.hpp).
+  std::string host;
+  std::string host_from;  ///< where `host` came from: "--host", "DEPLOY_HOST", "host", "system"
+  std::filesystem::path state_dir;  ///< absolute; ${DEPLOY_HOST} substituted
   ListenSettings listen;
   bool allow_root = false;
   std::vector<SecretSource> webhook_secrets{SecretSource::from_env("WEBHOOK_SECRET")};
@@ -267,12 +297,18 @@ struct Config {
 /// $DEPLOYER_CONFIG when set and non-empty, else "config/deployer.json".
 std::filesystem::path default_config_path();
 
+/// What the command line adds to the file.
+struct LoadOptions {
+  std::string host;  ///< --host NAME; empty: not given
+};
+
 /// Reads, parses and validates `file`. Throws ConfigError.
-Config load_config(const std::filesystem::path& file);
+Config load_config(const std::filesystem::path& file, const LoadOptions& options = {});
 
 /// Validates configuration text as if it had been read from `file` (relative paths resolve
 /// against file's folder; `file` itself is not read). Throws ConfigError.
-Config parse_config(std::string_view text, const std::filesystem::path& file);
+Config parse_config(std::string_view text, const std::filesystem::path& file,
+                    const LoadOptions& options = {});
 
 /// The configuration as JSON for `deployctl check-config`: every key with its effective value,
 /// secret sources shown as {"env": ...} / {"file": ...}, never a secret's value.

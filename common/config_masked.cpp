@@ -105,6 +105,19 @@ nlohmann::json deployment_json(const Deployment& deployment) {
     out["nginx"] = {{"site", deployment.nginx->site}, {"name", deployment.nginx->name}};
   }
   if (!deployment.certificates.empty()) out["certificates"] = deployment.certificates;
+  // Shown only when set: without the key a deployment runs on whichever host loads the file.
+  if (deployment.hosts_set) {
+    nlohmann::json hosts = nlohmann::json::array();
+    for (const auto& target : deployment.hosts) {
+      hosts.push_back({{"name", target.name}, {"env", target.env}});
+    }
+    out["hosts"] = std::move(hosts);
+  }
+  const auto& rollout = deployment.rollout;
+  out["rollout"] = {{"max_parallel", rollout.max_parallel},
+                    {"host_timeout_s", rollout.host_timeout_s},
+                    {"on_host_down",
+                     rollout.on_host_down == RolloutSettings::OnHostDown::skip ? "skip" : "wait"}};
   return out;
 }
 
@@ -139,6 +152,9 @@ nlohmann::json to_json_masked(const Config& config) {
   nlohmann::json out = {
       {"_file", config.file.string()},  // a "_" comment: the output loads as a config
       {"instance", config.instance},
+      // Resolved: loading the output back gives the same host (deployctl check-config says on
+      // stderr where it came from).
+      {"host", config.host},
       {"state_dir", config.state_dir.string()},
       {"listen", {{"host", config.listen.host}, {"port", config.listen.port}}},
       {"allow_root", config.allow_root},

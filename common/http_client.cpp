@@ -19,18 +19,14 @@
 #include <boost/beast/version.hpp>
 #include <cctype>
 
+#include "common/net.hpp"
 #include "common/version.hpp"
 
 namespace common {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
+using namespace common::net;
 
 namespace {
-
-constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
 Error phase_error(std::string_view phase, const boost::system::error_code& ec) {
   if (ec == beast::error::timeout) return Error{std::string(phase) + ": timed out"};

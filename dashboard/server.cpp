@@ -21,18 +21,15 @@
 #include <boost/beast/http.hpp>
 
 #include "common/log.hpp"
+#include "common/net.hpp"
 #include "common/version.hpp"
 
 namespace dashboard {
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
+using namespace common::net;
 using namespace std::chrono_literals;
 
-constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::uint32_t kHeaderLimit = 16384;
 constexpr std::uint64_t kBodyLimit = 65536;
 constexpr auto kReadTimeout = 10s;
@@ -135,12 +132,12 @@ class Server {
 
   asio::awaitable<void> accept_loop() {
     while (!stopping_) {
-      auto [ec, socket] = co_await acceptor_.async_accept(nothrow);
+      auto [ec, socket] = co_await acceptor_.async_accept(use_nothrow);
       if (stopping_ || ec == asio::error::operation_aborted) break;
       if (ec) {
         // Out of descriptors and the like: pause instead of spinning.
         asio::steady_timer pause(ioc_, 100ms);
-        co_await pause.async_wait(nothrow);
+        co_await pause.async_wait(use_nothrow);
         continue;
       }
       if (streams_.size() >= kMaxConnections) continue;  // closed at once
@@ -187,14 +184,14 @@ class Server {
       http::request_parser<http::string_body> parser;
       parser.header_limit(kHeaderLimit);
       parser.body_limit(kBodyLimit);
-      auto [read_ec, n] = co_await http::async_read(stream, buffer, parser, nothrow);
+      auto [read_ec, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
       if (read_ec) {
         if (read_ec == http::error::body_limit || read_ec == http::error::header_limit) {
           http::response<http::string_body> refused{http::status::payload_too_large, 11};
           refused.body() = "request too large\n";
           refused.keep_alive(false);
           refused.prepare_payload();
-          co_await http::async_write(stream, refused, nothrow);
+          co_await http::async_write(stream, refused, use_nothrow);
         }
         break;
       }
@@ -234,7 +231,7 @@ class Server {
       out.keep_alive(keep_alive);
       out.prepare_payload();
       stream.expires_after(std::chrono::seconds(kReadTimeout));
-      auto [write_ec, written] = co_await http::async_write(stream, out, nothrow);
+      auto [write_ec, written] = co_await http::async_write(stream, out, use_nothrow);
       if (write_ec || !keep_alive) break;
     }
     stream.socket().shutdown(tcp::socket::shutdown_both, ec);
@@ -250,7 +247,7 @@ class Server {
     head.keep_alive(false);  // the stream ends with the connection
     http::response_serializer<http::empty_body> serializer{head};
     stream.expires_after(std::chrono::seconds(kReadTimeout));
-    auto [head_ec, n] = co_await http::async_write_header(stream, serializer, nothrow);
+    auto [head_ec, n] = co_await http::async_write_header(stream, serializer, use_nothrow);
     if (head_ec) co_return;
     const auto run_id = response.stream->run_id;
     std::uint64_t offset = response.stream->offset;
@@ -268,7 +265,8 @@ class Server {
       }
       if (!out.empty()) {
         stream.expires_after(std::chrono::seconds(kReadTimeout));
-        auto [write_ec, written] = co_await asio::async_write(stream, asio::buffer(out), nothrow);
+        auto [write_ec, written] =
+            co_await asio::async_write(stream, asio::buffer(out), use_nothrow);
         if (write_ec) co_return;
         out.clear();
         last_write = std::chrono::steady_clock::now();
@@ -277,7 +275,7 @@ class Server {
       // More is waiting when a whole chunk came back: read on without pausing.
       if (chunk.data.size() >= 65536) continue;
       timer.expires_after(kPollEvery);
-      co_await timer.async_wait(nothrow);
+      co_await timer.async_wait(use_nothrow);
     }
   }
 

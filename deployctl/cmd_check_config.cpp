@@ -4,7 +4,8 @@
 // Then one line per secret source on stderr saying whether it is set, since a valid file with
 // an unset WEBHOOK_SECRET still keeps the receiver from starting. Exit 0 for a valid file (even
 // with a secret unset: the secrets may live only in the PM2 daemon's environment), 1 otherwise
-// with the "<file>: <key.path>: <what is wrong>" line.
+// with the "<file>: <key.path>: <what is wrong>" line. Last, one line naming the resolved host
+// (docs/hosts.md) and which deployments run on it.
 #include <iostream>
 
 #include "common/secrets.hpp"
@@ -36,6 +37,15 @@ int run_check_config(const Context& context) {
   }
   describe_secret("database url", config.database_url, true);
   describe_secret("github token", config.github.token, false);
+  // Which host this is decides the state folder and the deployers (docs/hosts.md).
+  std::string here, elsewhere;
+  for (const auto& [name, deployment] : config.deployments) {
+    auto& list = deployment.runs_on(config.host) ? here : elsewhere;
+    list += (list.empty() ? "" : ", ") + name;
+  }
+  std::cerr << "deployctl: host " << config.host << " (from " << config.host_from
+            << "); deployments here: " << (here.empty() ? "none" : here)
+            << "; only on other hosts: " << (elsewhere.empty() ? "none" : elsewhere) << "\n";
   return 0;
 }
 

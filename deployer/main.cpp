@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "common/cli.hpp"
+#include "common/hosts.hpp"
 #include "deployer/run_as.hpp"
 #include "deployer/service.hpp"
 
@@ -20,7 +21,14 @@ int main(int argc, char** argv) {
             ->required();
       },
       [&] {
-        auto load = [&] { return common::load_program_config(options); };
+        auto load = [&] {
+          auto config = common::load_program_config(options);
+          // A deployment whose hosts leave this machine out has no deployer here (hosts.hpp).
+          if (const auto it = config.deployments.find(deployment); it != config.deployments.end()) {
+            common::require_on_this_host(config, it->second);
+          }
+          return config;
+        };
         // A configuration without this deployment cannot be taken in place: the deployer keeps
         // deploying with the old one until PM2 (the ecosystem file) stops it.
         common::ConfigReload reload(

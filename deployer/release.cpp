@@ -15,6 +15,7 @@
 #include "deployer/probe.hpp"
 #include "deployer/run_as.hpp"
 #include "deployer/site.hpp"
+#include "deployer/steps.hpp"
 
 namespace deployer {
 
@@ -144,12 +145,7 @@ boost::asio::awaitable<void> reuse_folders(Context& context, RunState& state) {
     const common::Command command = deployment_command(
         context.deployment, {"cp", "-a", "--reflink=auto", "--", from.string(), to.string()},
         state.layout->release(state.release), context.base_env, std::chrono::minutes(30));
-    log.note(label + ": " + display_command(command.argv));
-    log.clear_tail();
-    const common::OutputSink sink = [&log](std::string_view chunk) { log.output(chunk); };
-    const common::Outcome outcome = co_await common::run_command(command, sink, context.stop);
-    log.end_output();
-    if (outcome.ending == common::Ending::stopped) throw Stopped();
+    const common::Outcome outcome = co_await run_logged(command, log, label, context.stop);
     if (!outcome.succeeded()) {
       throw DeployFailure(label, "copying from the live release " + outcome.describe(),
                           outcome.ending == common::Ending::exited

@@ -8,6 +8,7 @@
 #include "common/process.hpp"
 #include "deployer/environment.hpp"
 #include "deployer/errors.hpp"
+#include "deployer/steps.hpp"
 
 namespace deployer {
 
@@ -26,12 +27,7 @@ boost::asio::awaitable<void> helper(Context& context, RunLog& log, const std::st
   // sudo resets the environment anyway; nothing of the deployer's reaches the helper.
   command.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"};
   command.timeout = timeout;
-  log.note(stage + ": " + display_command(command.argv));
-  log.clear_tail();
-  const common::OutputSink sink = [&log](std::string_view chunk) { log.output(chunk); };
-  const common::Outcome outcome = co_await common::run_command(command, sink, context.stop);
-  log.end_output();
-  if (outcome.ending == common::Ending::stopped) throw Stopped();
+  const common::Outcome outcome = co_await run_logged(command, log, stage, context.stop);
   if (!outcome.succeeded()) {
     std::vector<std::string> tail(log.tail().begin(), log.tail().end());
     // The helper's one line ("deploy-privileged: error: refused: ...") is the reason.

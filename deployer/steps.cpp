@@ -88,4 +88,16 @@ boost::asio::awaitable<void> run_steps(const StepsInput& input, RunLog& log,
   }
 }
 
+boost::asio::awaitable<common::Outcome> run_logged(const common::Command& command, RunLog& log,
+                                                   const std::string& label,
+                                                   common::StopSignal& stop) {
+  log.note(label + ": " + display_command(command.argv));
+  log.clear_tail();
+  const common::OutputSink sink = [&log](std::string_view chunk) { log.output(chunk); };
+  const common::Outcome outcome = co_await common::run_command(command, sink, stop);
+  log.end_output();
+  if (outcome.ending == common::Ending::stopped) throw Stopped();
+  co_return outcome;
+}
+
 }  // namespace deployer

@@ -66,4 +66,11 @@ boost::asio::awaitable<void> run_steps(const StepsInput& input, RunLog& log,
 /// Whether `step` must run for these changed paths (no globs, or one matching).
 bool step_applies(const common::Step& step, const std::vector<std::string>& changed);
 
+/// Runs `command` with its output going into `log` after a line "<label>: <argv>", the log's
+/// tail cleared first so that a failure report quotes this command's last lines. Throws Stopped
+/// when a stop ended it; returns its outcome otherwise.
+boost::asio::awaitable<common::Outcome> run_logged(const common::Command& command, RunLog& log,
+                                                   const std::string& label,
+                                                   common::StopSignal& stop);
+
 }  // namespace deployer

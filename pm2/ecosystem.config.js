@@ -5,12 +5,16 @@
 //
 // Environment:
 //   DEPLOYER_CONFIG  configuration file (default: ../config/deployer.json)
+//   DEPLOY_HOST      this machine's name (default: the configuration's "host", else the system's
+//                    host name): only deployments whose "hosts" include it get a deployer here
+//                    (docs/hosts.md)
 //   DEPLOY_BIN_DIR   folder with the built programs (default: ../build/bin)
 // Secrets (WEBHOOK_SECRET, DATABASE_URL, GITHUB_TOKEN) are inherited from the environment of the
 // `pm2 start` command, or read from the files the configuration names; they are never written here.
 'use strict';
 
 const fs = require('fs');
+const os = require('os');
 const path = require('path');
 
 const root = path.resolve(__dirname, '..');
@@ -52,9 +56,19 @@ function app(name, program, extraArgs) {
   };
 }
 
+// The precedence every program applies (common/hosts.hpp), --host aside: the programs started here
+// inherit DEPLOY_HOST, so they agree with this file about which host this is.
+const host = process.env.DEPLOY_HOST || config.host || os.hostname().toLowerCase();
+// Without "hosts", a deployment runs on every host that loads the file (one machine, as before).
+function runsHere(d) {
+  if (!Array.isArray(d.hosts)) return true;
+  return d.hosts.some((h) => (typeof h === 'string' ? h : h && h.name) === host);
+}
+
 // Keys starting with "_" are comments (docs/configuration.md), not deployments.
 const deployments = Object.entries(config.deployments || {})
     .filter(([name, d]) => !name.startsWith('_') && d && typeof d === 'object' && d.enabled !== false)
+    .filter(([, d]) => runsHere(d))
     .map(([name]) => name);
 
 // The dashboard refuses to start without users: run it only when someone could log in.

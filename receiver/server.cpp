@@ -27,6 +27,7 @@
 #include <boost/beast/http.hpp>
 
 #include "common/log.hpp"
+#include "common/net.hpp"
 #include "common/reload.hpp"
 #include "common/status_counters.hpp"
 #include "common/version.hpp"
@@ -40,14 +41,8 @@
 namespace receiver {
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
+using namespace common::net;
 using namespace std::chrono_literals;
-
-// Errors as values: every awaited operation yields (error_code, result...) instead of throwing.
-constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
 // How long a closing connection keeps reading (and dropping) what the client still sends, and
 // at most how much. See linger_close().
@@ -240,14 +235,14 @@ class Server {
 
   asio::awaitable<void> accept_loop() {
     while (!stopping_) {
-      auto [ec, socket] = co_await acceptor_.async_accept(nothrow);
+      auto [ec, socket] = co_await acceptor_.async_accept(use_nothrow);
       if (stopping_) break;
       if (ec) {
         if (ec == asio::error::operation_aborted) break;
         common::log::warn("accept failed", {{"error", ec.message()}});
         // Out of descriptors (EMFILE) and the like: pause instead of spinning on the same error.
         asio::steady_timer pause(ioc_, 100ms);
-        co_await pause.async_wait(nothrow);
+        co_await pause.async_wait(use_nothrow);
         continue;
       }
       beast::error_code ignored;
@@ -371,7 +366,8 @@ class Server {
         self.idle_since = std::chrono::steady_clock::now();
         const auto& limits = current_->config.receiver;
         stream.expires_after(first ? limits.read_timeout() : limits.idle_timeout());
-        auto [read_ec, n] = co_await stream.async_read_some(buffer.prepare(kFirstRead), nothrow);
+        auto [read_ec, n] =
+            co_await stream.async_read_some(buffer.prepare(kFirstRead), use_nothrow);
         self.idle = false;
         self.kept_alive = false;
         if (read_ec || self.evicted) break;
@@ -405,7 +401,7 @@ class Server {
     // read; a chunked body fails as soon as it passes the limit.
     parser.body_limit(limits.body_limit_bytes);
 
-    auto [ec, header_bytes] = co_await http::async_read_header(stream, buffer, parser, nothrow);
+    auto [ec, header_bytes] = co_await http::async_read_header(stream, buffer, parser, use_nothrow);
     const auto received = std::chrono::system_clock::now();
     // RFC 9112 6.3: a request whose Transfer-Encoding does not end in chunked has no knowable
     // length and must be refused; Beast would otherwise read its body until the peer closes
@@ -432,13 +428,13 @@ class Server {
       if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
         // curl and others wait for this before sending a body larger than 1 KB.
         http::response<http::empty_body> go_on{http::status::continue_, 11};
-        auto [write_ec, n] = co_await http::async_write(stream, go_on, nothrow);
+        auto [write_ec, n] = co_await http::async_write(stream, go_on, use_nothrow);
         ec = write_ec;
       }
       // Piece by piece, so that a chunked body (no Content-Length) is counted as it grows.
       while (!ec && !parser.is_done()) {
         auto [body_ec, body_bytes] =
-            co_await http::async_read_some(stream, buffer, parser, nothrow);
+            co_await http::async_read_some(stream, buffer, parser, use_nothrow);
         ec = body_ec;
         const std::uint64_t held = 2 * parser.get().body().size();
         if (!ec && held > reservation.held() &&
@@ -495,7 +491,7 @@ class Server {
     message.keep_alive(after == After::keep_alive);
     message.prepare_payload();
     stream.expires_after(limits.read_timeout());
-    auto [write_ec, written] = co_await http::async_write(stream, message, nothrow);
+    auto [write_ec, written] = co_await http::async_write(stream, message, use_nothrow);
     counters_.count(response.status);  // for the dashboard's /metrics
 
     const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -550,7 +546,7 @@ class Server {
     std::array<char, 4096> sink;
     std::size_t dropped = 0;
     while (dropped < kLingerBytes) {
-      auto [read_ec, n] = co_await stream.async_read_some(asio::buffer(sink), nothrow);
+      auto [read_ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_nothrow);
       if (read_ec) break;
       dropped += n;
     }
@@ -586,7 +582,7 @@ class Server {
     message.keep_alive(false);
     message.prepare_payload();
     stream.expires_after(kLingerTime);
-    auto [write_ec, n] = co_await http::async_write(stream, message, nothrow);
+    auto [write_ec, n] = co_await http::async_write(stream, message, use_nothrow);
     counters_.count(status);  // for the dashboard's /metrics
     common::log::warn("connection refused",
                       {{"status", status},

@@ -10,9 +10,10 @@
 
 #include "common/entry.hpp"
 #include "common/github_deployment.hpp"
+#include "common/hosts.hpp"
 #include "common/log.hpp"
-#include "common/validate.hpp"
 #include "common/secrets.hpp"
+#include "common/validate.hpp"
 #include "queue-layout/quarantine.hpp"
 #include "queue-layout/read.hpp"
 #include "queue-layout/scan.hpp"
@@ -125,10 +126,11 @@ std::string github_outbox_name(const std::string& name) {
 }  // namespace
 
 Handler::Handler(const common::Config& config, const queue_layout::Layout& layout,
-                 ledger::Ledger& ledger)
+                 ledger::Ledger& ledger, ledger::Fanout* fanout)
     : config_(config),
       layout_(layout),
       ledger_(ledger),
+      fanout_(fanout),
       inbox_(layout.inbox()),
       max_bytes_(common::max_entry_bytes(config.receiver.body_limit_bytes)),
       settle_(config.router.settle()),
@@ -275,23 +277,30 @@ void Handler::push(const std::string& name, const common::Entry& entry, const co
     targets = match.deployments;  // no delivery id (a hand-written entry): nothing to compare
   }
   if (targets.empty()) {
-    const std::string reason = "redelivery, already handled for " + join(duplicates);
-    record_later(name, entry.meta, ledger::Decision::duplicate, reason);
-    remove_from_inbox(name);
-    common::log::info("duplicate delivery dropped", {{"delivery", delivery_field(entry.meta)},
-                                                     {"entry", name},
-                                                     {"deployments", join(match.deployments)},
-                                                     {"reason", reason}});
+    drop_duplicate(name, entry, match.deployments, duplicates);
     return;
   }
-  route(name, entry, push, targets, duplicates.empty() ? "" : "; not again to " + join(duplicates));
+  route(name, entry, push, match.deployments, std::move(targets), std::move(duplicates));
+}
+
+void Handler::drop_duplicate(const std::string& name, const common::Entry& entry,
+                             const std::vector<std::string>& matched,
+                             const std::vector<std::string>& duplicates) {
+  const std::string reason = "redelivery, already handled for " + join(duplicates);
+  record_later(name, entry.meta, ledger::Decision::duplicate, reason);
+  remove_from_inbox(name);
+  common::log::info("duplicate delivery dropped", {{"delivery", delivery_field(entry.meta)},
+                                                   {"entry", name},
+                                                   {"deployments", join(matched)},
+                                                   {"reason", reason}});
 }
 
 // Why this order gives exactly-once routing under kill -9 at any instant:
 //  1. record_routing: the queue item ("queued") of every target in one statement, before any
 //     link: when the deployer meets the entry in its queue the ledger already knows it as
 //     webhook-routed, and a re-run of this entry finds its own items. Idempotent (DO NOTHING
-//     on a re-run).
+//     on a re-run). With other hosts in a target's "hosts", their fan-out items (the entry's
+//     bytes) commit in the same transaction: once the ledger says routed, every host gets it.
 //  2. link into queues/<deployment>/ (made durable by flush() before step 4), skipped when the
 //     deployer already has the entry: its item is past "queued", or the name is in the
 //     deployment's queues/, active/, done/ or failed/ folder. Without the skip, a router killed
@@ -306,10 +315,23 @@ void Handler::push(const std::string& name, const common::Entry& entry, const co
 //     it, every step before is durable. So the entry is in each target queue exactly once, never in
 //     none.
 void Handler::route(const std::string& name, const common::Entry& entry, const common::Push& push,
-                    const std::vector<std::string>& targets, const std::string& note) {
-  const auto key = key_of(entry.meta);
-  const auto created = ledger_.record_routing(targets, name, key, push.after, push.ref);
+                    const std::vector<std::string>& matched, std::vector<std::string> targets,
+                    std::vector<std::string> duplicates) {
+  const auto routed = record_routing(name, entry, push, targets);
+  const auto& created = routed.created;
+  // Another host's router routed this delivery since push() looked (only with "hosts").
+  for (const auto& [deployment, state] : routed.blocked) {
+    std::erase(targets, deployment);
+    duplicates.push_back(deployment + " (" + std::string(ledger::to_string(state)) + ")");
+  }
+  if (targets.empty()) {
+    drop_duplicate(name, entry, matched, duplicates);
+    return;
+  }
+  const std::string note = duplicates.empty() ? "" : "; not again to " + join(duplicates);
   for (const auto& deployment : targets) {
+    // Fanned out only: the deployment has no deployer on this host.
+    if (!config_.deployment(deployment).runs_on(config_.host)) continue;
     if (std::find(created.begin(), created.end(), deployment) == created.end()) {
       // The item existed: an earlier run of this router got this far, or the deployer claimed
       // the entry meanwhile. Past "queued", the deployer has taken it: never queue it again.
@@ -338,6 +360,32 @@ void Handler::route(const std::string& name, const common::Entry& entry, const c
                                      {"deployments", join(targets)},
                                      {"ref", push.ref},
                                      {"sha", push.after}});
+}
+
+ledger::Routed Handler::record_routing(const std::string& name, const common::Entry& entry,
+                                       const common::Push& push,
+                                       const std::vector<std::string>& targets) {
+  const auto key = key_of(entry.meta);
+  std::vector<ledger::FanoutTarget> remote;
+  for (const auto& deployment : targets) {
+    for (auto& host : common::other_hosts(config_, config_.deployment(deployment))) {
+      remote.push_back({deployment, std::move(host)});
+    }
+  }
+  // Without "hosts" in the configuration: exactly the single-host statement of before (one
+  // router decides about every delivery).
+  if (fanout_ == nullptr) {
+    return ledger::Routed{ledger_.record_routing(targets, name, key, push.after, push.ref), {}};
+  }
+  // The other hosts get the entry's exact bytes, read again from the inbox (it is still there).
+  std::string content;
+  if (!remote.empty()) {
+    if (const auto ec = queue_layout::read_entry(inbox_, name, max_bytes_, content)) {
+      throw FsError("cannot read " + (inbox_ / name).string(), ec);
+    }
+  }
+  return fanout_->record_routing(targets, name, key, push.after, push.ref, remote, config_.host,
+                                 content);
 }
 
 // Before the link: a deployer that takes the entry at once queues its own statuses after this

@@ -5,7 +5,10 @@
 //                          the text names a delivery id);
 //   ping                -> ledger: ping; removed from the inbox;
 //   push, matching      -> hard-linked into queues/<deployment>/ of every matching enabled
-//                          deployment (ledger: queue item queued + delivery routed); removed;
+//                          deployment that runs on this host (ledger: queue item queued +
+//                          delivery routed), and for each other host in a deployment's
+//                          "hosts", a fan-out item in the same transaction as the queue items
+//                          (router/fanout.hpp delivers it there); removed;
 //   push, redelivery of a delivery already queued, running or deployed everywhere it matches
 //                       -> ledger: duplicate; removed;
 //   check_run, check_suite, workflow_run, status of a repository whose deployments wait for
@@ -40,6 +43,7 @@
 #include <vector>
 
 #include "common/config.hpp"
+#include "common/ledger/fanout.hpp"
 #include "common/ledger/ledger.hpp"
 #include "queue-layout/group_commit.hpp"
 #include "queue-layout/layout.hpp"
@@ -68,8 +72,10 @@ struct Handled {
 
 class Handler {
  public:
-  /// All references must outlive the Handler.
-  Handler(const common::Config& config, const queue_layout::Layout& layout, ledger::Ledger& ledger);
+  /// All references must outlive the Handler. `fanout`: set when a deployment has "hosts"
+  /// (docs/hosts.md); it records the routing of an entry that other hosts must get too.
+  Handler(const common::Config& config, const queue_layout::Layout& layout, ledger::Ledger& ledger,
+          ledger::Fanout* fanout = nullptr);
 
   /// See the file comment. Never throws for anything about the entry's content.
   Handled handle(const std::string& name);
@@ -102,7 +108,13 @@ class Handler {
   void ignore(const std::string& name, const common::Entry& entry, const std::string& reason);
   void push(const std::string& name, const common::Entry& entry, const common::Push& push);
   void route(const std::string& name, const common::Entry& entry, const common::Push& push,
-             const std::vector<std::string>& targets, const std::string& note);
+             const std::vector<std::string>& matched, std::vector<std::string> targets,
+             std::vector<std::string> duplicates);
+  /// Records `name` as a duplicate of a delivery already handled for `duplicates`
+  /// ("deployment (state)") and removes it from the inbox.
+  void drop_duplicate(const std::string& name, const common::Entry& entry,
+                      const std::vector<std::string>& matched,
+                      const std::vector<std::string>& duplicates);
   void record(const std::string& name, const common::EntryMeta& meta, ledger::Decision decision,
               const std::string& reason);
   /// record(), at the next flush().
@@ -112,6 +124,11 @@ class Handler {
   /// The deployment's queues/, active/, done/ or failed/ folder if `name` is in one of them.
   std::optional<std::filesystem::path> taken_by_deployment(const std::string& deployment,
                                                            const std::string& name) const;
+  /// The queue items of `targets`, and with `fanout` set the fan-out items of their other hosts
+  /// in the same transaction, under the delivery's lock (ledger/fanout.hpp: `blocked` then
+  /// names the targets another host's router routed the same delivery to meanwhile).
+  ledger::Routed record_routing(const std::string& name, const common::Entry& entry,
+                                const common::Push& push, const std::vector<std::string>& targets);
   /// quarantine() into rejected/; false when a different file of that name is already there.
   bool quarantine(const std::string& name, const std::string& reason);
   /// GitHub's "queued" for the deploy of `name` into `deployment`'s outbox (docs/github.md).
@@ -121,6 +138,7 @@ class Handler {
   const common::Config& config_;
   const queue_layout::Layout& layout_;
   ledger::Ledger& ledger_;
+  ledger::Fanout* fanout_;
   std::filesystem::path inbox_;
   std::size_t max_bytes_;  // common::max_entry_bytes
   SettleTracker settle_;

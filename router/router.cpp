@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <csignal>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -26,6 +27,7 @@
 #include "queue-layout/recover.hpp"
 #include "queue-layout/scan.hpp"
 #include "queue-layout/watch.hpp"
+#include "router/fanout.hpp"
 #include "router/handle.hpp"
 
 namespace router {
@@ -58,7 +60,9 @@ class Loop {
       : config_(config),
         layout_(config.state_dir),
         ledger_(common::database_url(config)),
-        handler_(config, layout_, ledger_),
+        fanout_(uses_fanout(config) ? std::make_unique<ledger::Fanout>(common::database_url(config))
+                                    : nullptr),
+        handler_(config, layout_, ledger_, fanout_.get()),
         timer_(io) {}
 
   asio::awaitable<void> run();
@@ -85,7 +89,9 @@ class Loop {
   const common::Config& config_;
   queue_layout::Layout layout_;
   ledger::Ledger ledger_;
+  std::unique_ptr<ledger::Fanout> fanout_;  // only when a deployment has "hosts"
   Handler handler_;
+  std::optional<FanoutPuller> puller_;  // started once the schema is known to be current
   asio::steady_timer timer_;
   queue_layout::Watcher* watcher_ = nullptr;
   // 100 ms doubling to 5 s: a restarted PostgreSQL is noticed within 5 s.
@@ -96,6 +102,8 @@ class Loop {
 
 asio::awaitable<void> Loop::run() {
   if (!co_await check_schema()) co_return;
+  // This host's share of other hosts' routing (router/fanout.hpp); stopped with the Loop.
+  if (fanout_) puller_.emplace(config_, layout_);
   // The watch first, the scan second: an entry published between a scan and a later watch
   // would wait for the safety-net rescan.
   queue_layout::Watcher watcher(co_await asio::this_coro::executor, layout_.inbox(),
@@ -103,6 +111,7 @@ asio::awaitable<void> Loop::run() {
   watcher_ = &watcher;
   if (stopping_) watcher.cancel();  // a signal arrived before the watcher existed
   common::log::info("router started", {{"state_dir", layout_.root().string()},
+                                       {"host", config_.host},
                                        {"deployments", enabled_names(config_)},
                                        {"settle_ms", config_.router.settle_ms}});
   try {

@@ -1,9 +1,14 @@
-// config/example.json loads and reproduces the original DurHack deploy, in release mode.
+// config/example.json loads and reproduces the original DurHack deploy, in release mode; and
+// every key of the resolved configuration (what `deployctl check-config` prints) is named in
+// docs/configuration.md, so a key added to the code without its line in the doc fails here.
 #include <catch2/catch.hpp>
 
 #include <cstdint>
 #include <cstdlib>
+#include <fstream>
 #include <optional>
+#include <set>
+#include <sstream>
 
 #include "common/config.hpp"
 
@@ -104,4 +109,77 @@ TEST_CASE("example config: loads and describes both DurHack deployments in relea
   CHECK(config.deployment("durhack-staging").certificates.empty());
   CHECK(config.privileged_command ==
         std::vector<std::string>{"/usr/bin/sudo", "-n", "/usr/local/sbin/deploy-privileged"});
+}
+
+namespace {
+
+std::string read_text(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Every object key below `node`, but not the user's own names: deployment names, environment
+// variables and notification names' values are data, not keys of the format.
+void collect_keys(const nlohmann::json& node, std::set<std::string>& keys) {
+  if (node.is_array()) {
+    for (const auto& element : node) collect_keys(element, keys);
+    return;
+  }
+  if (!node.is_object()) return;
+  for (const auto& [key, value] : node.items()) {
+    if (key.starts_with("_")) continue;  // "_file", "_comment": notes, not settings
+    keys.insert(key);
+    if (key == "env") continue;  // NAME -> value of the user's choosing
+    if (key == "deployments" && value.is_object()) {
+      for (const auto& [name, deployment] : value.items()) collect_keys(deployment, keys);
+      continue;
+    }
+    collect_keys(value, keys);
+  }
+}
+
+// The doc names `key` in backquotes, alone or as a part of a dotted or indexed key.
+bool documented(const std::string& doc, const std::string& key) {
+  for (const std::string& form :
+       {"`" + key + "`", "." + key + "`", "`" + key + ".", "`" + key + "[", "]." + key + "`"}) {
+    if (doc.find(form) != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("example config: every key of the resolved configuration is in docs/configuration.md") {
+  auto json = nlohmann::json::parse(read_text(example()));
+  // What the example leaves out, so that it shows in the resolved form too.
+  json["dashboard"] = {
+      {"public_url", "https://deploy.example.com"},
+      {"users",
+       {{{"name", "ada"}, {"password_hash", {{"env", "ADA_HASH"}}}, {"role", "operator"}}}}};
+  json["notify"] = {{{"name", "ops"},
+                     {"type", "webhook"},
+                     {"url", {{"env", "NOTIFY_URL"}}},
+                     {"secret", {{"env", "NOTIFY_SECRET"}}},
+                     {"on", {"failed"}}}};
+  auto& durhack = json["deployments"]["durhack"];
+  durhack["paths"] = {"server/**"};
+  durhack["ignore_paths"] = {"**/*.md"};
+  durhack["retry"] = {{"attempts", 2}};
+  durhack["wait_for_checks"] = "all";
+  durhack["environment"] = "production";
+  durhack["environment_url"] = "https://durhack.com";
+  durhack["webhook_secrets"] = {{{"env", "DURHACK_WEBHOOK_SECRET"}}};
+  const auto resolved = common::to_json_masked(common::parse_config(json.dump(), example()));
+  std::set<std::string> keys;
+  collect_keys(resolved, keys);
+  REQUIRE(keys.size() > 60);  // the whole format, not a stub
+  const std::string doc =
+      read_text(example().parent_path().parent_path() / "docs" / "configuration.md");
+  REQUIRE_FALSE(doc.empty());
+  for (const auto& key : keys) {
+    INFO("key " << key << " is not named in docs/configuration.md");
+    CHECK(documented(doc, key));
+  }
 }

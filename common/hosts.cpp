@@ -1,0 +1,133 @@
+// hosts.cpp: see hosts.hpp.
+#include "common/hosts.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <stdexcept>
+
+namespace common {
+namespace {
+
+bool is_host_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+}
+
+bool is_alnum_lower(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<void> check_host_name(std::string_view name) {
+  if (name.empty()) return Error{"must not be empty"};
+  if (name.size() > 63) return Error{"must be at most 63 characters"};
+  if (!std::all_of(name.begin(), name.end(), is_host_char)) {
+    return Error{"must contain only a-z, 0-9, '-' and '.'"};
+  }
+  // Not ".", "..", a hidden name or one a path would shorten: it becomes a folder name.
+  if (!is_alnum_lower(name.front()) || !is_alnum_lower(name.back())) {
+    return Error{"must start and end with a letter or a digit"};
+  }
+  if (name.find("..") != std::string_view::npos) return Error{"must not contain \"..\""};
+  return {};
+}
+
+bool valid_host_name(std::string_view name) {
+  return check_host_name(name).ok();
+}
+
+ResolvedHost resolve_host(const std::filesystem::path& file, std::string_view cli,
+                          std::string_view env, std::string_view configured,
+                          std::string_view system) {
+  ResolvedHost host;
+  if (!cli.empty()) {
+    host = {std::string(cli), "--host"};
+  } else if (!env.empty()) {
+    host = {std::string(env), "DEPLOY_HOST"};
+  } else if (!configured.empty()) {
+    host = {std::string(configured), "host"};
+  } else {
+    host = {lower(system), "system"};
+  }
+  if (host.name.empty()) {
+    throw ConfigError(file, "host",
+                      "the system's host name is unknown: set \"host\", DEPLOY_HOST or --host");
+  }
+  if (const auto check = check_host_name(host.name); !check.ok()) {
+    const std::string where = host.from == "--host"        ? "--host"
+                              : host.from == "DEPLOY_HOST" ? "DEPLOY_HOST"
+                              : host.from == "host"        ? "the key"
+                                                           : "the system's host name";
+    throw ConfigError(file, "host",
+                      where + " \"" + host.name +
+                          "\" is not a valid host name: " + check.error().message +
+                          (host.from == "system" ? " (set \"host\", DEPLOY_HOST or --host)" : ""));
+  }
+  return host;
+}
+
+std::string system_host_name() {
+  char buffer[HOST_NAME_MAX + 1] = {};
+  if (::gethostname(buffer, sizeof buffer - 1) != 0) return "";
+  return buffer;
+}
+
+std::string substitute(std::string_view text, const std::map<std::string, std::string>& values) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t at = 0;
+  while (at < text.size()) {
+    const auto open = text.find("${", at);
+    if (open == std::string_view::npos) break;
+    const auto close = text.find('}', open + 2);
+    if (close == std::string_view::npos) break;
+    out.append(text.substr(at, open - at));
+    const auto it = values.find(std::string(text.substr(open + 2, close - open - 2)));
+    if (it != values.end()) {
+      out += it->second;
+    } else {
+      out.append(text.substr(open, close + 1 - open));
+    }
+    at = close + 1;
+  }
+  out.append(text.substr(at));
+  return out;
+}
+
+std::optional<std::string> first_variable(std::string_view text) {
+  const auto open = text.find("${");
+  if (open == std::string_view::npos) return std::nullopt;
+  const auto close = text.find('}', open + 2);
+  if (close == std::string_view::npos) return std::nullopt;
+  return std::string(text.substr(open, close + 1 - open));
+}
+
+void require_on_this_host(const Config& config, const Deployment& deployment) {
+  if (deployment.runs_on(config.host)) return;
+  std::string hosts;
+  for (const auto& target : deployment.hosts) hosts += (hosts.empty() ? "" : ", ") + target.name;
+  throw std::runtime_error("the deployment " + deployment.name + " does not run on this host (" +
+                           config.host + ", from " + config.host_from + "): its hosts are " +
+                           hosts + " (" + config.file.string() + ": deployments." +
+                           deployment.name + ".hosts)");
+}
+
+std::vector<std::string> other_hosts(const Config& config, const Deployment& deployment) {
+  std::vector<std::string> out;
+  for (const auto& target : deployment.hosts) {
+    if (target.name != config.host) out.push_back(target.name);
+  }
+  return out;
+}
+
+}  // namespace common

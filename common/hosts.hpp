@@ -1,0 +1,59 @@
+// hosts.hpp: several hosts from one configuration (docs/hosts.md): host names, which host a
+// program is, and the per-host substitutions of load_config.
+//
+// A host name becomes part of paths (through ${DEPLOY_HOST} in state_dir and path) and of ledger
+// values, so it is held to a small character set: 1 to 63 of [a-z0-9.-], starting and ending
+// with a letter or digit, no "..". resolve_host() is the precedence rule every program follows:
+// --host NAME, else $DEPLOY_HOST, else the configuration's "host", else the system's host name
+// (lower-cased). Nothing here does I/O except system_host_name().
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/config.hpp"
+#include "common/result.hpp"
+
+namespace common {
+
+/// The variable substituted in state_dir and every deployment's path.
+inline constexpr std::string_view host_variable = "DEPLOY_HOST";
+
+/// See the file comment.
+bool valid_host_name(std::string_view name);
+/// valid_host_name, with the reason when it is not.
+Result<void> check_host_name(std::string_view name);
+
+/// The host a program is, and where that came from ("--host", "DEPLOY_HOST", "host", "system").
+struct ResolvedHost {
+  std::string name;
+  std::string from;
+};
+
+/// The first non-empty of `cli`, `env`, `configured`, `system` (the system's name lower-cased).
+/// Throws ConfigError (against `file`) naming where the invalid name came from.
+ResolvedHost resolve_host(const std::filesystem::path& file, std::string_view cli,
+                          std::string_view env, std::string_view configured,
+                          std::string_view system);
+
+/// gethostname(2); "" when it fails.
+std::string system_host_name();
+
+/// `text` with every ${NAME} whose NAME is in `values` replaced by its value; other ${...} and
+/// a lone '$' are left as they are (a shell script keeps its own variables).
+std::string substitute(std::string_view text, const std::map<std::string, std::string>& values);
+
+/// The first ${NAME} left in `text` (after substitute), or nullopt.
+std::optional<std::string> first_variable(std::string_view text);
+
+/// Throws std::runtime_error when `deployment` does not run on `config.host`: a deployer for it
+/// has nothing to do on this machine (docs/hosts.md).
+void require_on_this_host(const Config& config, const Deployment& deployment);
+
+/// The hosts of `deployment` other than config.host: those the router fans an entry out to.
+std::vector<std::string> other_hosts(const Config& config, const Deployment& deployment);
+
+}  // namespace common
