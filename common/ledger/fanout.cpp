@@ -122,15 +122,6 @@ Delivered Fanout::deliver(const std::string& host, const std::vector<std::string
   });
 }
 
-std::size_t Fanout::pending(const std::string& host) {
-  return session_->run("fanout_pending", [&](pqxx::connection& conn) {
-    pqxx::nontransaction tx{conn};
-    const auto row = tx.exec_params1(
-        "SELECT count(*) FROM fanout_items WHERE host = $1 AND delivered_at IS NULL", host);
-    return row[0].as<std::size_t>();
-  });
-}
-
 // --- Listener ------------------------------------------------------------------------------------
 
 namespace {

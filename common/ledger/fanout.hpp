@@ -100,9 +100,6 @@ class Fanout {
   Delivered deliver(const std::string& host, const std::vector<std::string>& deployments,
                     std::size_t limit, const Publish& publish);
 
-  /// Undelivered items of `host` (all deployments): for status and tests.
-  std::size_t pending(const std::string& host);
-
  private:
   std::unique_ptr<detail::Session> session_;
 };

@@ -304,3 +304,42 @@ TEST_CASE("hosts: a deployer refuses a deployment whose hosts leave its host out
   CHECK(result.output.find("the deployment site does not run on this host (host-c, from "
                            "--host): its hosts are host-a, host-b") != std::string::npos);
 }
+
+TEST_CASE("hosts: the PM2 ecosystem starts deployers only for this host's deployments") {
+  test::TempDir root("hosts-pm2");
+  nlohmann::json deployments = nlohmann::json::object();
+  const auto deployment = [&](const nlohmann::json& hosts) {
+    nlohmann::json d = {{"repository", "example/app"},
+                        {"branch", "main"},
+                        {"path", (root.path() / "srv").string()},
+                        {"steps", nlohmann::json::array()}};
+    if (!hosts.is_null()) d["hosts"] = hosts;
+    return d;
+  };
+  deployments["shop"] = deployment({"web1", {{"name", "web2"}, {"env", {{"PORT", "3002"}}}}});
+  deployments["blog"] = deployment({"web3"});
+  deployments["legacy"] = deployment(nullptr);  // no "hosts": wherever the file is loaded
+  const nlohmann::json config = {{"instance", "pm2"},
+                                 {"host", "web3"},
+                                 {"state_dir", (root.path() / "var").string()},
+                                 {"deployments", deployments}};
+  const auto file = root.path() / "fleet.json";
+  test::write_file(file, config.dump());
+  const auto apps = [&](std::map<std::string, std::string> env) {
+    env["DEPLOYER_CONFIG"] = file.string();
+    const auto result = test::run({"/usr/bin/env", "node", "-e",
+                                   "const e = require(process.argv[1]);"
+                                   "console.log(e.apps.map((a) => a.name).join(','));",
+                                   test::source("pm2/ecosystem.config.js").string()},
+                                  env);
+    INFO(result.output);
+    REQUIRE(result.status == 0);
+    auto out = result.output;
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  };
+  CHECK(apps({{"DEPLOY_HOST", "web2"}}) == "receiver,router,deployer-legacy,deployer-shop");
+  CHECK(apps({{"DEPLOY_HOST", "web1"}}) == "receiver,router,deployer-legacy,deployer-shop");
+  // Without DEPLOY_HOST the file's "host" decides.
+  CHECK(apps({{"DEPLOY_HOST", ""}}) == "receiver,router,deployer-blog,deployer-legacy");
+}
