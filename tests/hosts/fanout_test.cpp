@@ -205,6 +205,41 @@ TEST_CASE(
   CHECK(a.stop_router() == 0);
 }
 
+TEST_CASE("hosts: the database stopped for 8 s: both hosts get every push once when it returns") {
+  test::Cluster cluster;  // private: stopping it disturbs no other test
+  Fleet fleet({"host-a", "host-b"}, 2, cluster.url());
+  Host a(fleet, "host-a");
+  Host b(fleet, "host-b");
+  a.start_receiver();
+  a.start_router();
+  b.start_router();
+  INFO("host-a log:\n" << a.log() << "\nhost-b log:\n" << b.log());
+  REQUIRE(send_push(a.port(), test::http::random_delivery(), push_body(sha(600))) == 202);
+  REQUIRE(test::eventually([&] { return a.queued().size() == 1 && b.queued().size() == 1; }, 30s));
+
+  cluster.stop();
+  // The receiver never needs the database: pushes keep being accepted and wait in the inbox.
+  for (unsigned i = 1; i <= 3; ++i) {
+    REQUIRE(send_push(a.port(), test::http::random_delivery(), push_body(sha(600 + i))) == 202);
+  }
+  std::this_thread::sleep_for(8s);
+  CHECK(entries(a.layout().inbox()).size() == 3);
+  CHECK(a.queued().size() == 1);
+  CHECK(b.queued().size() == 1);
+  cluster.start();
+
+  // Both routers reconnect by themselves; host B's listener too, or its poll finds the items.
+  REQUIRE(test::eventually([&] { return a.queued().size() == 4 && b.queued().size() == 4; }, 60s));
+  std::this_thread::sleep_for(3s);
+  CHECK(a.queued().size() == 4);
+  CHECK(b.queued() == a.queued());
+  CHECK(fleet.count("SELECT count(*) FROM fanout_items WHERE delivered_at IS NULL") == 0);
+  CHECK(b.count_log("fan-out paused") == 1);  // one line per state change, not per retry
+  CHECK(b.count_log("fan-out resumed") == 1);
+  CHECK(a.stop_router() == 0);
+  CHECK(b.stop_router() == 0);
+}
+
 TEST_CASE("hosts: without a notification the poll still delivers") {
   Fleet fleet({"host-a", "host-b"}, 2);
   Host b(fleet, "host-b");
