@@ -100,6 +100,10 @@ class Fanout {
   Delivered deliver(const std::string& host, const std::vector<std::string>& deployments,
                     std::size_t limit, const Publish& publish);
 
+  /// Deletes the items of `host` delivered more than `age` ago (they hold whole entries); returns
+  /// how many. Undelivered items are never deleted.
+  std::size_t prune(const std::string& host, std::chrono::hours age);
+
  private:
   std::unique_ptr<detail::Session> session_;
 };

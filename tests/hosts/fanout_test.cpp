@@ -240,6 +240,37 @@ TEST_CASE("hosts: the database stopped for 8 s: both hosts get every push once w
   CHECK(b.stop_router() == 0);
 }
 
+TEST_CASE("hosts: delivered items older than the retention are pruned and nothing else") {
+  Fleet fleet({"host-a", "host-b"}, 2);
+  // Rows as a router long gone left them: delivered 40 days ago (beyond the default 30 days),
+  // delivered an hour ago, undelivered and old, and one of another host.
+  const auto insert = [&](const std::string& host, const std::string& name,
+                          const std::string& delivered) {
+    fleet.count(
+        "WITH i AS (INSERT INTO fanout_items (host, deployment, entry_name, origin_host, content,"
+        " created_at, delivered_at) VALUES ('" +
+        host + "', 'site', '" + name +
+        "', 'host-a', '\\x7b7d'::bytea, now() - interval '41 days', " + delivered +
+        ") RETURNING 1) SELECT count(*) FROM i");
+  };
+  insert("host-b", "00000000000000000001-old.json", "now() - interval '40 days'");
+  insert("host-b", "00000000000000000002-recent.json", "now() - interval '1 hour'");
+  insert("host-c", "00000000000000000003-other.json", "now() - interval '40 days'");
+  insert("host-b", "00000000000000000004-waiting.json", "NULL");
+  Host b(fleet, "host-b");
+  b.start_router();
+  INFO("host-b log:\n" << b.log());
+  REQUIRE(
+      test::eventually([&] { return b.count_log("delivered fan-out items pruned") == 1; }, 20s));
+  CHECK(b.count_log("delivered fan-out items pruned count=1 days=30") == 1);
+  CHECK(fleet.count("SELECT count(*) FROM fanout_items WHERE entry_name LIKE '%-old.json'") == 0);
+  CHECK(fleet.count("SELECT count(*) FROM fanout_items") == 3);
+  // The undelivered one is delivered, not pruned; nothing is published for the others.
+  REQUIRE(test::eventually(
+      [&] { return b.queued() == Names{"00000000000000000004-waiting.json"}; }, 20s));
+  CHECK(b.stop_router() == 0);
+}
+
 TEST_CASE("hosts: without a notification the poll still delivers") {
   Fleet fleet({"host-a", "host-b"}, 2);
   Host b(fleet, "host-b");
