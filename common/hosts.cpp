@@ -18,11 +18,20 @@ bool is_alnum_lower(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
+// The system's name made a valid host name, so that a machine called "Build_Box" still runs a
+// configuration that never mentions hosts: lower-cased, other characters as '-', ".." as ".",
+// at most 63 characters, trimmed to a letter or digit at both ends ("" when nothing is left).
+std::string from_system(std::string_view system) {
+  std::string out;
+  for (char c : system) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    out += is_host_char(c) ? c : '-';
   }
+  for (auto at = out.find(".."); at != std::string::npos; at = out.find("..")) out.erase(at, 1);
+  if (out.size() > 63) out.resize(63);
+  const auto first = std::find_if(out.begin(), out.end(), is_alnum_lower);
+  out.erase(out.begin(), first);
+  while (!out.empty() && !is_alnum_lower(out.back())) out.pop_back();
   return out;
 }
 
@@ -57,7 +66,7 @@ ResolvedHost resolve_host(const std::filesystem::path& file, std::string_view cl
   } else if (!configured.empty()) {
     host = {std::string(configured), "host"};
   } else {
-    host = {lower(system), "system"};
+    host = {from_system(system), "system"};
   }
   if (host.name.empty()) {
     throw ConfigError(file, "host",

@@ -5,7 +5,8 @@
 // values, so it is held to a small character set: 1 to 63 of [a-z0-9.-], starting and ending
 // with a letter or digit, no "..". resolve_host() is the precedence rule every program follows:
 // --host NAME, else $DEPLOY_HOST, else the configuration's "host", else the system's host name
-// (lower-cased). Nothing here does I/O except system_host_name().
+// (lower-cased, any other character as '-': a machine's odd name never stops a configuration
+// that does not use hosts). Nothing here does I/O except system_host_name().
 #pragma once
 
 #include <map>
@@ -33,7 +34,8 @@ struct ResolvedHost {
   std::string from;
 };
 
-/// The first non-empty of `cli`, `env`, `configured`, `system` (the system's name lower-cased).
+/// The first non-empty of `cli`, `env`, `configured`, `system` (the system's name made valid:
+/// lower-cased, other characters as '-', ".." as ".", cut to 63, trimmed to alphanumerics).
 /// Throws ConfigError (against `file`) naming where the invalid name came from.
 ResolvedHost resolve_host(const std::filesystem::path& file, std::string_view cli,
                           std::string_view env, std::string_view configured,

@@ -24,6 +24,8 @@ using namespace std::chrono_literals;
 constexpr std::size_t batch_size = 64;
 // How long one wait for a notification lasts before the stop request is looked at again.
 constexpr auto listen_slice = 250ms;
+// How often delivered items are pruned (and once at start).
+constexpr auto prune_period = std::chrono::hours(1);
 
 // The deployments this host takes fanned-out items for: enabled here, and on this host.
 std::vector<std::string> local_deployments(const common::Config& config) {
@@ -128,6 +130,7 @@ void FanoutPuller::run(std::stop_token stop) {
       }
       resumed();
       backoff.reset();
+      prune(fanout, stop);
       // 2. Until a notification for this host, or the poll period has passed.
       const auto deadline = std::chrono::steady_clock::now() + poll;
       while (!stop.stop_requested() && std::chrono::steady_clock::now() < deadline) {
@@ -148,6 +151,24 @@ void FanoutPuller::run(std::stop_token stop) {
     std::_Exit(1);
   }
   common::log::info("fan-out stopped");
+}
+
+void FanoutPuller::prune(ledger::Fanout& fanout, std::stop_token& stop) {
+  const auto now = std::chrono::steady_clock::now();
+  if (pruned_ && now - *pruned_ < prune_period) return;
+  if (stop.stop_requested()) return;
+  // Delivered items hold whole entries: kept as long as done/ keeps its entries, then deleted
+  // (a failure is only logged: the next period tries again).
+  try {
+    const auto removed = fanout.prune(config_.host, config_.retention.done_max_age());
+    if (removed > 0) {
+      common::log::info("delivered fan-out items pruned",
+                        {{"count", removed}, {"days", config_.retention.done_max_age_days}});
+    }
+    pruned_ = now;
+  } catch (const ledger::Unavailable& e) {
+    common::log::debug("cannot prune fan-out items", {{"error", e.what()}});
+  }
 }
 
 bool FanoutPuller::sleep(std::stop_token& stop, std::chrono::milliseconds delay) {

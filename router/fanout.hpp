@@ -9,6 +9,8 @@
 //   2. wait for a NOTIFY deploy_fanout naming this host (ledger::Listener), at most the router's
 //      rescan_s (the poll that catches a notification lost while a connection was down).
 // At start it looks at once, so items recorded while this router was down are taken first.
+// Once at start and then hourly it deletes its host's items delivered more than
+// retention.done_max_age_days ago.
 // While the ledger is unreachable or a publish fails (disk full), it waits with capped backoff
 // (100 ms doubling to 5 s) and tries again; one log line per state change.
 //
@@ -20,6 +22,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -49,6 +52,8 @@ class FanoutPuller {
 
  private:
   void run(std::stop_token stop);
+  /// Fanout::prune of this host's old delivered items, at most once per hour.
+  void prune(ledger::Fanout& fanout, std::stop_token& stop);
   /// Waits up to `delay`; false when stopping.
   bool sleep(std::stop_token& stop, std::chrono::milliseconds delay);
   void paused(const std::string& why, const std::string& error);
@@ -59,6 +64,7 @@ class FanoutPuller {
   std::mutex mutex_;
   std::condition_variable_any wake_;
   std::string pause_reason_;
+  std::optional<std::chrono::steady_clock::time_point> pruned_;  // the last prune
   std::jthread thread_;  // last: started once everything above exists
 };
 

@@ -122,12 +122,16 @@ Delivered Fanout::deliver(const std::string& host, const std::vector<std::string
   });
 }
 
-std::size_t Fanout::pending(const std::string& host) {
-  return session_->run("fanout_pending", [&](pqxx::connection& conn) {
-    pqxx::nontransaction tx{conn};
-    const auto row = tx.exec_params1(
-        "SELECT count(*) FROM fanout_items WHERE host = $1 AND delivered_at IS NULL", host);
-    return row[0].as<std::size_t>();
+std::size_t Fanout::prune(const std::string& host, std::chrono::hours age) {
+  return session_->run("prune_fanout", [&](pqxx::connection& conn) {
+    pqxx::nontransaction tx{conn};  // one statement: autocommit, atomic all the same
+    const auto result = detail::autocommit_write([&] {
+      return tx.exec_params(
+          "DELETE FROM fanout_items WHERE host = $1 AND delivered_at IS NOT NULL"
+          " AND delivered_at < now() - make_interval(hours => $2)",
+          host, static_cast<int>(age.count()));
+    });
+    return static_cast<std::size_t>(result.affected_rows());
   });
 }
 

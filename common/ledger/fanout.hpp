@@ -100,8 +100,9 @@ class Fanout {
   Delivered deliver(const std::string& host, const std::vector<std::string>& deployments,
                     std::size_t limit, const Publish& publish);
 
-  /// Undelivered items of `host` (all deployments): for status and tests.
-  std::size_t pending(const std::string& host);
+  /// Deletes the items of `host` delivered more than `age` ago (they hold whole entries); returns
+  /// how many. Undelivered items are never deleted.
+  std::size_t prune(const std::string& host, std::chrono::hours age);
 
  private:
   std::unique_ptr<detail::Session> session_;

@@ -205,6 +205,72 @@ TEST_CASE(
   CHECK(a.stop_router() == 0);
 }
 
+TEST_CASE("hosts: the database stopped for 8 s: both hosts get every push once when it returns") {
+  test::Cluster cluster;  // private: stopping it disturbs no other test
+  Fleet fleet({"host-a", "host-b"}, 2, cluster.url());
+  Host a(fleet, "host-a");
+  Host b(fleet, "host-b");
+  a.start_receiver();
+  a.start_router();
+  b.start_router();
+  INFO("host-a log:\n" << a.log() << "\nhost-b log:\n" << b.log());
+  REQUIRE(send_push(a.port(), test::http::random_delivery(), push_body(sha(600))) == 202);
+  REQUIRE(test::eventually([&] { return a.queued().size() == 1 && b.queued().size() == 1; }, 30s));
+
+  cluster.stop();
+  // The receiver never needs the database: pushes keep being accepted and wait in the inbox.
+  for (unsigned i = 1; i <= 3; ++i) {
+    REQUIRE(send_push(a.port(), test::http::random_delivery(), push_body(sha(600 + i))) == 202);
+  }
+  std::this_thread::sleep_for(8s);
+  CHECK(entries(a.layout().inbox()).size() == 3);
+  CHECK(a.queued().size() == 1);
+  CHECK(b.queued().size() == 1);
+  cluster.start();
+
+  // Both routers reconnect by themselves; host B's listener too, or its poll finds the items.
+  REQUIRE(test::eventually([&] { return a.queued().size() == 4 && b.queued().size() == 4; }, 60s));
+  std::this_thread::sleep_for(3s);
+  CHECK(a.queued().size() == 4);
+  CHECK(b.queued() == a.queued());
+  CHECK(fleet.count("SELECT count(*) FROM fanout_items WHERE delivered_at IS NULL") == 0);
+  CHECK(b.count_log("fan-out paused") == 1);  // one line per state change, not per retry
+  CHECK(b.count_log("fan-out resumed") == 1);
+  CHECK(a.stop_router() == 0);
+  CHECK(b.stop_router() == 0);
+}
+
+TEST_CASE("hosts: delivered items older than the retention are pruned and nothing else") {
+  Fleet fleet({"host-a", "host-b"}, 2);
+  // Rows as a router long gone left them: delivered 40 days ago (beyond the default 30 days),
+  // delivered an hour ago, undelivered and old, and one of another host.
+  const auto insert = [&](const std::string& host, const std::string& name,
+                          const std::string& delivered) {
+    fleet.count(
+        "WITH i AS (INSERT INTO fanout_items (host, deployment, entry_name, origin_host, content,"
+        " created_at, delivered_at) VALUES ('" +
+        host + "', 'site', '" + name +
+        "', 'host-a', '\\x7b7d'::bytea, now() - interval '41 days', " + delivered +
+        ") RETURNING 1) SELECT count(*) FROM i");
+  };
+  insert("host-b", "00000000000000000001-old.json", "now() - interval '40 days'");
+  insert("host-b", "00000000000000000002-recent.json", "now() - interval '1 hour'");
+  insert("host-c", "00000000000000000003-other.json", "now() - interval '40 days'");
+  insert("host-b", "00000000000000000004-waiting.json", "NULL");
+  Host b(fleet, "host-b");
+  b.start_router();
+  INFO("host-b log:\n" << b.log());
+  REQUIRE(
+      test::eventually([&] { return b.count_log("delivered fan-out items pruned") == 1; }, 20s));
+  CHECK(b.count_log("delivered fan-out items pruned count=1 days=30") == 1);
+  CHECK(fleet.count("SELECT count(*) FROM fanout_items WHERE entry_name LIKE '%-old.json'") == 0);
+  CHECK(fleet.count("SELECT count(*) FROM fanout_items") == 3);
+  // The undelivered one is delivered, not pruned; nothing is published for the others.
+  REQUIRE(test::eventually(
+      [&] { return b.queued() == Names{"00000000000000000004-waiting.json"}; }, 20s));
+  CHECK(b.stop_router() == 0);
+}
+
 TEST_CASE("hosts: without a notification the poll still delivers") {
   Fleet fleet({"host-a", "host-b"}, 2);
   Host b(fleet, "host-b");
@@ -303,4 +369,43 @@ TEST_CASE("hosts: a deployer refuses a deployment whose hosts leave its host out
   CHECK(result.status == 1);
   CHECK(result.output.find("the deployment site does not run on this host (host-c, from "
                            "--host): its hosts are host-a, host-b") != std::string::npos);
+}
+
+TEST_CASE("hosts: the PM2 ecosystem starts deployers only for this host's deployments") {
+  test::TempDir root("hosts-pm2");
+  nlohmann::json deployments = nlohmann::json::object();
+  const auto deployment = [&](const nlohmann::json& hosts) {
+    nlohmann::json d = {{"repository", "example/app"},
+                        {"branch", "main"},
+                        {"path", (root.path() / "srv").string()},
+                        {"steps", nlohmann::json::array()}};
+    if (!hosts.is_null()) d["hosts"] = hosts;
+    return d;
+  };
+  deployments["shop"] = deployment({"web1", {{"name", "web2"}, {"env", {{"PORT", "3002"}}}}});
+  deployments["blog"] = deployment({"web3"});
+  deployments["legacy"] = deployment(nullptr);  // no "hosts": wherever the file is loaded
+  const nlohmann::json config = {{"instance", "pm2"},
+                                 {"host", "web3"},
+                                 {"state_dir", (root.path() / "var").string()},
+                                 {"deployments", deployments}};
+  const auto file = root.path() / "fleet.json";
+  test::write_file(file, config.dump());
+  const auto apps = [&](std::map<std::string, std::string> env) {
+    env["DEPLOYER_CONFIG"] = file.string();
+    const auto result = test::run({"/usr/bin/env", "node", "-e",
+                                   "const e = require(process.argv[1]);"
+                                   "console.log(e.apps.map((a) => a.name).join(','));",
+                                   test::source("pm2/ecosystem.config.js").string()},
+                                  env);
+    INFO(result.output);
+    REQUIRE(result.status == 0);
+    auto out = result.output;
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  };
+  CHECK(apps({{"DEPLOY_HOST", "web2"}}) == "receiver,router,deployer-legacy,deployer-shop");
+  CHECK(apps({{"DEPLOY_HOST", "web1"}}) == "receiver,router,deployer-legacy,deployer-shop");
+  // Without DEPLOY_HOST the file's "host" decides.
+  CHECK(apps({{"DEPLOY_HOST", ""}}) == "receiver,router,deployer-blog,deployer-legacy");
 }

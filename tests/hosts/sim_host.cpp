@@ -12,8 +12,13 @@
 
 namespace hosts_test {
 
-Fleet::Fleet(std::vector<std::string> hosts, std::uint32_t rescan_s) : root_("hosts") {
-  ledger::migrate(database_.url());
+Fleet::Fleet(std::vector<std::string> hosts, std::uint32_t rescan_s, std::string url)
+    : root_("hosts"), url_(std::move(url)) {
+  if (url_.empty()) {
+    database_ = std::make_unique<test::Database>();
+    url_ = database_->url();
+  }
+  ledger::migrate(url_);
   const nlohmann::json config = {
       {"instance", "hosts-test"},
       {"state_dir", (root_.path() / "var" / "${DEPLOY_HOST}").string()},
@@ -37,7 +42,7 @@ queue_layout::Layout Fleet::layout(const std::string& host) const {
 }
 
 long long Fleet::count(const std::string& sql) const {
-  pqxx::connection conn(database_.url());
+  pqxx::connection conn(url_);
   pqxx::nontransaction tx(conn);
   return tx.exec1(sql)[0].as<long long>();
 }

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,11 +29,12 @@ inline constexpr const char* kSecret = "hosts-webhook-secret";
 class Fleet {
  public:
   /// Deployment "site" of example/app@main on `hosts`; `rescan_s` is the router's poll period.
-  explicit Fleet(std::vector<std::string> hosts, std::uint32_t rescan_s = 2);
+  /// `url`: empty for a fresh database in the fixture cluster, else that database (migrated here).
+  explicit Fleet(std::vector<std::string> hosts, std::uint32_t rescan_s = 2, std::string url = "");
 
   const std::filesystem::path& root() const { return root_.path(); }
   const std::filesystem::path& config() const { return config_; }
-  const std::string& url() const { return database_.url(); }
+  const std::string& url() const { return url_; }
   /// The layout of `host`'s state folder (root/var/<host>).
   queue_layout::Layout layout(const std::string& host) const;
 
@@ -41,7 +43,8 @@ class Fleet {
 
  private:
   test::TempDir root_;
-  test::Database database_;
+  std::unique_ptr<test::Database> database_;
+  std::string url_;
   std::filesystem::path config_;
 };
 
