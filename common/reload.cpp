@@ -40,8 +40,8 @@ Config ConfigReload::take() {
 
 std::string refuse_state_dir_change(const Config& current, const Config& next) {
   if (current.state_dir == next.state_dir) return "";
-  return "state_dir changed from " + current.state_dir.string() + " to " +
-         next.state_dir.string() + ": that needs a restart of every program";
+  return "state_dir changed from " + current.state_dir.string() + " to " + next.state_dir.string() +
+         ": that needs a restart of every program";
 }
 
 int serve_reloading(Config config, ConfigReload& reload,

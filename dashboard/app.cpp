@@ -191,7 +191,8 @@ Response App::login(const common::Config& config, const Request& request) {
   response.headers.push_back(
       {"Set-Cookie", std::string(kSessionCookie) + "=" + result.token + "; Path=/; Max-Age=" +
                          std::to_string(std::chrono::seconds(Auth::kSessionLifetime).count()) +
-                         "; HttpOnly; SameSite=Strict" + (secure_cookie(config) ? "; Secure" : "")});
+                         "; HttpOnly; SameSite=Strict" +
+                         (secure_cookie(config) ? "; Secure" : "")});
   return response;
 }
 
@@ -213,10 +214,10 @@ Response App::act(const common::Config& config, const Request& request, const Se
   }
   if (!session.is_operator()) {
     common::log::warn("action refused: viewer", {{"user", session.user}, {"path", path}});
-    return html(403,
-                message_page("Refused",
-                             "only operators can retry, deploy or roll back; " + session.user + " is a viewer",
-                             viewer));
+    return html(403, message_page("Refused",
+                                  "only operators can retry, deploy or roll back; " + session.user +
+                                      " is a viewer",
+                                  viewer));
   }
   const auto found = config.deployments.find(name);
   if (found == config.deployments.end()) {

@@ -81,7 +81,7 @@ class Auth {
 
   std::mutex mutex_;
   std::shared_ptr<const std::vector<User>> users_;  // guarded by mutex_
-  std::string dummy_hash_;                         // checked for unknown names
+  std::string dummy_hash_;                          // checked for unknown names
   std::map<std::string, Session> sessions_;
   std::map<std::string, std::deque<Clock::time_point>> failures_;
 };

@@ -82,10 +82,10 @@ std::string releases_table(const DeploymentView& view, const Viewer& viewer) {
   for (const auto& release : kept.releases) {
     const std::string outcome = release.outcome.value_or("unknown");
     out += "<tr><td><code>" + escape(release.name) + "</code>" +
-           (release.live ? " <strong class=\"ok\">live</strong>" : std::string()) +
-           "</td><td>" + commit_cell(release.commit, message_for(view.messages, release.commit)) +
-           "</td><td>" + escape(release.created) + "</td><td><span class=\"" + escape(outcome) +
-           "\">" + escape(outcome) + "</span></td>";
+           (release.live ? " <strong class=\"ok\">live</strong>" : std::string()) + "</td><td>" +
+           commit_cell(release.commit, message_for(view.messages, release.commit)) + "</td><td>" +
+           escape(release.created) + "</td><td><span class=\"" + escape(outcome) + "\">" +
+           escape(outcome) + "</span></td>";
     if (viewer.can_act) {
       out += "<td>";
       if (!release.live) {

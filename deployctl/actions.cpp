@@ -101,9 +101,8 @@ std::string enqueue_replay(const common::Config& config, const common::Deploymen
   return publish_into_queue(config, deployment, "replay", text);
 }
 
-QueuedRollback enqueue_rollback(const common::Config& config,
-                                const common::Deployment& deployment, std::string to,
-                                const std::string& user) {
+QueuedRollback enqueue_rollback(const common::Config& config, const common::Deployment& deployment,
+                                std::string to, const std::string& user) {
   std::optional<std::string> wanted;
   if (!to.empty()) {
     // Commit ids are case-insensitive for people (copied from a web page); git writes lowercase.
@@ -134,8 +133,9 @@ QueuedRollback enqueue_rollback(const common::Config& config,
   QueuedRollback queued;
   queued.release = *target;
   queued.commit = releases.revision(*target);
-  queued.entry = publish_into_queue(config, deployment, "rollback",
-                                    common::write_rollback_entry(deployment.repository, wanted, user));
+  queued.entry =
+      publish_into_queue(config, deployment, "rollback",
+                         common::write_rollback_entry(deployment.repository, wanted, user));
   return queued;
 }
 

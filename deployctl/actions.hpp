@@ -38,8 +38,7 @@ struct QueuedRollback {
 /// it returns. `to` is a release name or a commit (7 to 64 hex digits, any case); empty: the
 /// release before the live one. Throws UsageError for a malformed `to`, Failure when the
 /// deployment is not in release mode, no kept release matches, or the entry cannot be written.
-QueuedRollback enqueue_rollback(const common::Config& config,
-                                const common::Deployment& deployment, std::string to,
-                                const std::string& user);
+QueuedRollback enqueue_rollback(const common::Config& config, const common::Deployment& deployment,
+                                std::string to, const std::string& user);
 
 }  // namespace deployctl

@@ -52,10 +52,9 @@ int run_enqueue(const Context& context, EnqueueOptions options) {
   // An entry written by root is a 0600 file the deployer's user cannot read.
   common::refuse_root_unless_allowed(config);
   const common::Deployment& deployment = find_deployment(config, options.deployment);
-  if (!options.no_check &&
-      commit_presence(deployment, options.sha) == CommitPresence::absent) {
-    throw Failure("commit " + options.sha + " is not in " + deployment.name +
-                  "'s copy of " + deployment.remote +
+  if (!options.no_check && commit_presence(deployment, options.sha) == CommitPresence::absent) {
+    throw Failure("commit " + options.sha + " is not in " + deployment.name + "'s copy of " +
+                  deployment.remote +
                   ": check the id (deployctl status and deployctl releases list deployed "
                   "commits), or add --no-check for a commit pushed since the last deploy");
   }
@@ -67,13 +66,12 @@ int run_enqueue(const Context& context, EnqueueOptions options) {
   }
   std::cout << name << std::endl;  // flushed: a script reading it may wait on the rest
   if (!options.wait) return 0;
-  const FollowResult result =
-      follow_entry(config, deployment, name, std::chrono::seconds(options.timeout_s),
-                   [](Stage stage) {
-                     if (stage == Stage::queued || stage == Stage::active) {
-                       std::cerr << "... " << describe(stage) << "\n";
-                     }
-                   });
+  const FollowResult result = follow_entry(
+      config, deployment, name, std::chrono::seconds(options.timeout_s), [](Stage stage) {
+        if (stage == Stage::queued || stage == Stage::active) {
+          std::cerr << "... " << describe(stage) << "\n";
+        }
+      });
   return report_outcome(result, deployment.name, name, options.timeout_s, std::cerr);
 }
 

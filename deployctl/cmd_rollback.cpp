@@ -48,8 +48,8 @@ int run_rollback(const Context& context, const RollbackOptions& options) {
               << queued.entry << "\n";
     return 0;
   }
-  throw Failure("rollback " + queued.entry + " did not succeed: " +
-                std::string(describe(result.stage)) +
+  throw Failure("rollback " + queued.entry +
+                " did not succeed: " + std::string(describe(result.stage)) +
                 (result.detail.empty() ? "" : ": " + result.detail));
 }
 

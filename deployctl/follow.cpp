@@ -143,7 +143,7 @@ int report_outcome(const FollowResult& result, const std::string& deployment,
     case Stage::done:
       if (result.deployed) {
         out << "deployed" << (result.detail.empty() ? "" : " (" + result.detail + ")")
-                  << "; the run's log: " << logs << "\n";
+            << "; the run's log: " << logs << "\n";
       } else {
         out << "not deployed: " << result.detail << "; " << logs << "\n";
       }

@@ -77,9 +77,8 @@ std::string remote_tip(const common::Deployment& deployment) {
 
 CommitPresence commit_presence(const common::Deployment& deployment, const std::string& sha) {
   if (!common::valid_sha(sha)) return CommitPresence::absent;
-  const std::filesystem::path copy = deployment.releases
-                                         ? common::ReleaseLayout(deployment.path).repository()
-                                         : deployment.path;
+  const std::filesystem::path copy =
+      deployment.releases ? common::ReleaseLayout(deployment.path).repository() : deployment.path;
   std::error_code ec;
   if (!std::filesystem::is_directory(copy, ec)) return CommitPresence::unknown;
   const auto result = common::run_captured(git({"cat-file", "-e", sha + "^{commit}"}, copy, 10s));

@@ -699,7 +699,7 @@ void prune(const Context& context) {
       static_cast<std::size_t>(retention.done_max_count));
   if (result.error) {
     common::log::warn("cannot prune done/", {{"deployment", context.deployment.name},
-                                             {"dir", context.done.string()},
+                                             {"folder", context.done.string()},
                                              {"error", result.error.message()}});
   }
   // Run logs follow their entries: a log is removed once its entry is in no folder any more

@@ -14,14 +14,13 @@
 namespace deployer {
 
 struct DeployFailure : std::runtime_error {
-  DeployFailure(std::string stage_, std::string reason_,
-                std::optional<int> exit_code_ = std::nullopt,
-                std::vector<std::string> output_tail_ = {})
-      : std::runtime_error(stage_ + ": " + reason_),
-        stage(std::move(stage_)),
-        reason(std::move(reason_)),
-        exit_code(exit_code_),
-        output_tail(std::move(output_tail_)) {}
+  DeployFailure(std::string failed_stage, std::string why, std::optional<int> status = std::nullopt,
+                std::vector<std::string> tail = {})
+      : std::runtime_error(failed_stage + ": " + why),
+        stage(std::move(failed_stage)),
+        reason(std::move(why)),
+        exit_code(status),
+        output_tail(std::move(tail)) {}
 
   std::string stage;   // "git fetch", "git checkout", "step build", ...
   std::string reason;  // "exited with status 1 after 2.0 s", ...

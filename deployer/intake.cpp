@@ -138,7 +138,7 @@ boost::asio::awaitable<IntakeResult> next_entry(Context& context) {
   queue_layout::Listing listing;
   if (auto ec = queue_layout::list_entries(context.queue, listing)) {
     common::log::error("cannot list queue", {{"deployment", context.deployment.name},
-                                             {"dir", context.queue.string()},
+                                             {"folder", context.queue.string()},
                                              {"error", ec.message()}});
     result.recheck = std::chrono::seconds(1);
     co_return result;

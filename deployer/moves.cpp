@@ -45,7 +45,8 @@ boost::asio::awaitable<void> move_durably(Context& context, const std::filesyste
 
 boost::asio::awaitable<void> publish_failure_durably(Context& context,
                                                      const FailureReport& report) {
-  std::vector<common::log::Field> fields{{"entry", report.entry}, {"dir", context.failed.string()}};
+  std::vector<common::log::Field> fields{{"entry", report.entry},
+                                         {"folder", context.failed.string()}};
   co_await retry_while_passing(
       context, "cannot publish error report, retrying", std::move(fields),
       [&] { return publish_failure(context.failed, report); },

@@ -145,7 +145,7 @@ asio::awaitable<void> drain_outbox(const common::Config& config, std::string dep
   if (auto ec = queue_layout::ensure_dir(dir)) {
     common::log::error(
         "cannot create the outbox: notifications and GitHub statuses are not sent",
-        {{"deployment", deployment}, {"dir", dir.string()}, {"error", ec.message()}});
+        {{"deployment", deployment}, {"folder", dir.string()}, {"error", ec.message()}});
     co_return;
   }
   queue_layout::remove_stale_temporaries(dir);
@@ -162,7 +162,7 @@ asio::awaitable<void> drain_outbox(const common::Config& config, std::string dep
       if (auto ec = queue_layout::list_entries(dir, listing)) {
         common::log::warn(
             "cannot list the outbox",
-            {{"deployment", deployment}, {"dir", dir.string()}, {"error", ec.message()}});
+            {{"deployment", deployment}, {"folder", dir.string()}, {"error", ec.message()}});
       }
       std::optional<SteadyClock::time_point> next_due;
       for (const auto& name : listing.entries) {

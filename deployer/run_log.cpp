@@ -47,8 +47,8 @@ bool run_left_unfinished(const std::filesystem::path& file) {
   }
   if (last.empty()) return true;  // output only: the run was still going when it ended
   // The lines deploy.cpp and coalesce.cpp write when a run ends.
-  constexpr std::array<std::string_view, 4> endings = {"deploy succeeded in ", "rollback succeeded in ",
-                                                       "deploy failed after ", "; not deployed"};
+  constexpr std::array<std::string_view, 4> endings = {
+      "deploy succeeded in ", "rollback succeeded in ", "deploy failed after ", "; not deployed"};
   return std::none_of(endings.begin(), endings.end(), [&](std::string_view ending) {
     return last.find(ending) != std::string::npos;
   });

@@ -32,8 +32,7 @@ namespace queue_layout {
 
 class GroupCommit {
  public:
-  explicit GroupCommit(std::filesystem::path inbox,
-                       FileSystem& fs = real_fs());
+  explicit GroupCommit(std::filesystem::path inbox, FileSystem& fs = real_fs());
 
   /// Hard-links inbox/name into `queue_dir` under the same name, not yet durable. A name already
   /// there that is the same file counts as linked (a re-run); a different file gives

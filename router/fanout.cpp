@@ -21,7 +21,7 @@ using namespace std::chrono_literals;
 
 // Items per transaction: enough to amortise a round trip, few enough that the row locks and the
 // redone work after a crash stay small.
-constexpr std::size_t batch_size = 64;
+constexpr std::size_t kBatchSize = 64;
 // How long one wait for a notification lasts before the stop request is looked at again.
 constexpr auto listen_slice = 250ms;
 // How often delivered items are pruned (and once at start).
@@ -112,13 +112,13 @@ void FanoutPuller::run(std::stop_token stop) {
       bool failed = false;
       try {
         for (;;) {
-          const auto done = fanout.deliver(config_.host, deployments, batch_size, publish);
+          const auto done = fanout.deliver(config_.host, deployments, kBatchSize, publish);
           if (!done.failure.empty()) {
             paused("cannot queue a fanned-out entry", done.failure);
             failed = true;
             break;
           }
-          if (done.taken < batch_size || stop.stop_requested()) break;
+          if (done.taken < kBatchSize || stop.stop_requested()) break;
         }
       } catch (const ledger::Unavailable& e) {
         paused("ledger unavailable", e.what());

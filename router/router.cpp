@@ -38,7 +38,7 @@ using Clock = std::chrono::steady_clock;
 
 // Entries handled per group commit (one fsync per touched queue folder and one of the inbox):
 // large enough to amortise the fsyncs over a backlog, small enough that a crash redoes little.
-constexpr std::size_t batch_size = 256;
+constexpr std::size_t kBatchSize = 256;
 
 std::vector<std::string> deployment_names(const common::Config& config) {
   std::vector<std::string> names;
@@ -173,7 +173,7 @@ asio::awaitable<void> Loop::route_inbox(queue_layout::Watcher& watcher) {
         due(*handled->wait_until);
         break;
       }
-      if (handler_.pending() >= batch_size && !co_await flush_or_wait()) {
+      if (handler_.pending() >= kBatchSize && !co_await flush_or_wait()) {
         relist = true;
         break;
       }

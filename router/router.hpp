@@ -10,8 +10,8 @@
 //   5. handle entries one at a time in byte (= arrival) order: everything present at startup
 //      first, then what arrives, one listing per batch. An entry that is not usable yet (a file
 //      still being copied in) holds back the entries behind it until it settles. The fsyncs
-//      that end routing are shared by up to 256 consecutive entries (queue-layout/group_commit.hpp), and
-//      always done before the router waits or exits.
+//      that end routing are shared by up to 256 consecutive entries
+//      (queue-layout/group_commit.hpp), and always done before the router waits or exits.
 // The configuration was validated by load_config before run() is called, so nothing here
 // touches an entry on the strength of a bad configuration.
 //

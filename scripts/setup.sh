@@ -11,7 +11,7 @@ packages=(
   postgresql-15 openssl
   curl                       # the README's look at the demo app (curl -s http://127.0.0.1:3500/up)
   clang libclang-rt-14-dev   # the libFuzzer smoke tests (tests/reliability)
-  clang-format               # scripts/format.sh --check (.ci/run with DEPLOY_FORMAT_CHECK=1)
+  clang-format               # scripts/format.sh --check (.ci/run)
   nginx certbot pebble sudo  # deploy-privileged and its tests (a real nginx, certbot against pebble)
   libsodium-dev prometheus-cpp-dev chromium   # the dashboard: password hashes, /metrics, browser tests
 )

@@ -1,7 +1,7 @@
 // The dashboard in a real headless chromium over a real pipeline: log in with the keyboard, see
 // the overview (on a desktop and a phone-sized screen), follow a running deploy's log live, deploy
-// a commit again and roll back to a kept release as an operator, and be refused as a viewer. Screenshots of each page go to
-// <build>/screenshots/ for a person to look at.
+// a commit again and roll back to a kept release as an operator, and be refused as a viewer.
+// Screenshots of each page go to <build>/screenshots/ for a person to look at.
 #include <algorithm>
 
 #include <catch2/catch.hpp>
@@ -200,10 +200,9 @@ TEST_CASE("browser: an operator rolls a release-mode deployment back to a kept r
   CHECK(test::eventually(
       [&] {
         queue_layout::list_entries(p.site.layout.done("site"), done);
-        return std::any_of(done.entries.begin(), done.entries.end(),
-                           [](const std::string& name) {
-                             return name.find("rollback-") != std::string::npos;
-                           });
+        return std::any_of(done.entries.begin(), done.entries.end(), [](const std::string& name) {
+          return name.find("rollback-") != std::string::npos;
+        });
       },
       30s));
 }

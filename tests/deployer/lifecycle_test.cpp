@@ -67,8 +67,7 @@ TEST_CASE("after kill -9 mid-step the restart runs the entry left in active/ fir
   CHECK(note != std::string::npos);
   CHECK(log.find("=== run started") < note);
   CHECK(log.find("=== run started", note) != std::string::npos);
-  CHECK(test::read_file(h.dir("logs") / (later + ".log")).find("interrupted") ==
-        std::string::npos);
+  CHECK(test::read_file(h.dir("logs") / (later + ".log")).find("interrupted") == std::string::npos);
   for (const auto& pid : h.out_lines("pids")) {
     CHECK(test::eventually([&] { return process_gone(std::stoi(pid)); }, 3s));
   }

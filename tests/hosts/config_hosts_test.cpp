@@ -187,7 +187,11 @@ TEST_CASE("hosts: bad hosts entries are refused naming the element") {
   hosts = json::array({7});
   CHECK(error_of(config).starts_with(key + "[0]: must be a non-empty array of host names"));
   hosts = json::array();
-  for (int i = 0; i < 65; ++i) hosts.push_back("h" + std::to_string(i));
+  for (int i = 0; i < 65; ++i) {
+    std::string name = "h";  // appended, not "h" + ...: GCC 12's -Wrestrict misfires on that
+    name += std::to_string(i);
+    hosts.push_back(name);
+  }
   CHECK(error_of(config) == key + ": must list at most 64 hosts");
 }
 

@@ -266,8 +266,8 @@ TEST_CASE("hosts: delivered items older than the retention are pruned and nothin
   CHECK(fleet.count("SELECT count(*) FROM fanout_items WHERE entry_name LIKE '%-old.json'") == 0);
   CHECK(fleet.count("SELECT count(*) FROM fanout_items") == 3);
   // The undelivered one is delivered, not pruned; nothing is published for the others.
-  REQUIRE(test::eventually(
-      [&] { return b.queued() == Names{"00000000000000000004-waiting.json"}; }, 20s));
+  REQUIRE(test::eventually([&] { return b.queued() == Names{"00000000000000000004-waiting.json"}; },
+                           20s));
   CHECK(b.stop_router() == 0);
 }
 

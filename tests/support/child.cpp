@@ -22,7 +22,8 @@ namespace {
 
 std::string env_or_throw(const char* name) {
   const char* v = std::getenv(name);
-  if (v == nullptr || *v == '\0') throw std::runtime_error(std::string(name) + " is not set (run through ctest)");
+  if (v == nullptr || *v == '\0')
+    throw std::runtime_error(std::string(name) + " is not set (run through ctest)");
   return v;
 }
 
@@ -59,7 +60,8 @@ pid_t spawn(const std::vector<std::string>& argv, const std::map<std::string, st
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   // Own process group, so kill() takes grandchildren along.
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   posix_spawnattr_setpgroup(&attr, 0);
   sigset_t empty, all;
   sigemptyset(&empty);
@@ -98,7 +100,9 @@ Child::Child(std::vector<std::string> argv, std::map<std::string, std::string> e
   ::close(fd);
 }
 
-Child::Child(Child&& other) noexcept : pid_(other.pid_), status_(other.status_) { other.pid_ = -1; }
+Child::Child(Child&& other) noexcept : pid_(other.pid_), status_(other.status_) {
+  other.pid_ = -1;
+}
 
 Child::~Child() {
   if (pid_ > 0) kill();

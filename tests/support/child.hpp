@@ -49,7 +49,8 @@ struct RunResult {
   int status;
   std::string output;
 };
-RunResult run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},
+RunResult run(const std::vector<std::string>& argv,
+              const std::map<std::string, std::string>& env = {},
               std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
 /// Polls `predicate` every 10 ms until it is true or `timeout` passes; returns the last value.
