@@ -22,7 +22,8 @@
 # up a real one: its steps, git and the app's own PM2 daemon run as the user durhack-demo-app
 # (created here, a system user without login), through `run_as`; its release folders and PM2 home
 # are that user's. It uses .demo/sites/demo-production and .demo/app-pm2-production, so the two
-# modes do not share a release folder; switching stops the other mode's app.
+# modes do not share a release folder (they share the deployment's history in the ledger);
+# switching stops the other mode's app.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -326,8 +327,11 @@ if [[ ! -L "$site/current" ]]; then
   if (: <"/dev/tcp/127.0.0.1/$app_port") 2>/dev/null; then
     die "port $app_port (the demo app's) is in use by another program: choose another with DEMO_APP_PORT=3501 scripts/run.sh"
   fi
-  say "deploying the demo app's first release (deployctl send-test-push demo)"
-  if ! build/bin/deployctl send-test-push demo | sed 's/^/run:   /' >&2; then
+  # A new commit first: the tip may be deployed already as far as the ledger knows (the other
+  # mode's site, or a database that outlived .demo/), and a push of it would be skipped as stale.
+  first=$(commit_app "demo: first release in $site")
+  say "deploying the demo app's first release (deployctl send-test-push demo --sha ${first:0:12})"
+  if ! build/bin/deployctl send-test-push demo --sha "$first" | sed 's/^/run:   /' >&2; then
     build/bin/deployctl logs demo >&2 || true
     die "the first deploy of the demo app failed (its log is above)"
   fi
