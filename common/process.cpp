@@ -73,9 +73,9 @@ AsUser as_user(const Command& command) {
   // sudo builds the target's environment from scratch anyway (env_reset); the command's own
   // environment travels in the request, never in argv (/proc/<pid>/cmdline is world-readable).
   out.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"};
-  out.request = format_step_request({command.argv,
-                                     command.cwd.empty() ? std::filesystem::path("/") : command.cwd,
-                                     command.env, command.kill_grace, command.stop_grace});
+  out.request = format_step_request(
+      {command.argv, command.cwd.empty() ? std::filesystem::path("/") : command.cwd, command.env,
+       command.kill_grace, command.stop_grace, command.files});
   return out;
 }
 

@@ -65,6 +65,9 @@ struct Command {
   std::string user;
   /// The deploy-step program for `user`; empty: deploy-step next to the running program.
   std::filesystem::path supervisor;
+  /// With `user` only: files deploy-step writes for the command, as that user (variable name ->
+  /// content); the command finds each file's path in that variable (common/step_request.hpp).
+  std::map<std::string, std::string> files;
 };
 
 enum class Ending {

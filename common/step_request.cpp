@@ -1,6 +1,8 @@
 // step_request.cpp: the JSON line both sides of the deployer -> deploy-step channel use.
 #include "common/step_request.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
@@ -12,7 +14,8 @@ std::string format_step_request(const StepRequest& request) {
                               {"cwd", request.cwd.string()},
                               {"env", request.env},
                               {"grace_ms", request.grace.count()},
-                              {"stop_grace_ms", request.stop_grace.count()}};
+                              {"stop_grace_ms", request.stop_grace.count()},
+                              {"files", request.files}};
   return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
@@ -30,6 +33,7 @@ StepRequest parse_step_request(const std::string& line) {
     r.env = doc.at("env").get<std::vector<std::string>>();
     r.grace = std::chrono::milliseconds(doc.value("grace_ms", 5000));
     r.stop_grace = std::chrono::milliseconds(doc.value("stop_grace_ms", 2000));
+    if (doc.contains("files")) r.files = doc.at("files").get<std::map<std::string, std::string>>();
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(std::string("malformed request: ") + e.what());
   }
@@ -39,6 +43,14 @@ StepRequest parse_step_request(const std::string& line) {
     if (e.find('=') == std::string::npos || e.front() == '=') {
       throw std::runtime_error("malformed environment entry in the request");
     }
+  }
+  for (const auto& [name, content] : r.files) {
+    // A variable name as a shell takes it: it becomes NAME=<path> in the step's environment.
+    const bool valid = !name.empty() && !std::isdigit(static_cast<unsigned char>(name.front())) &&
+                       std::all_of(name.begin(), name.end(), [](char c) {
+                         return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+                       });
+    if (!valid) throw std::runtime_error("malformed file variable name in the request");
   }
   for (auto grace : {r.grace, r.stop_grace}) {
     if (grace.count() < 0 || grace > std::chrono::minutes(10)) {

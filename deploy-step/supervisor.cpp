@@ -20,6 +20,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "common/write_all.hpp"
+
 namespace step {
 namespace {
 
@@ -104,6 +106,39 @@ std::vector<std::string> final_environment(const std::vector<std::string>& reque
 }
 
 // Everything this process knows about its children while it supervises.
+// The request's "files": each written to a new 0600 file in /tmp, as this (the step's) user,
+// its path added to the step's environment under the file's name. Removed again (remove(), or
+// the destructor) once the step and everything it started have ended.
+class RequestFiles {
+ public:
+  explicit RequestFiles(Request& request) {
+    for (const auto& [name, content] : request.files) {
+      std::string path = "/tmp/deploy-step-XXXXXX";
+      const int fd = ::mkstemp(path.data());  // 0600, O_EXCL: nobody else can have it open
+      if (fd < 0) {
+        throw std::runtime_error("cannot create a file for " + name + ": " + std::strerror(errno));
+      }
+      paths_.push_back(path);
+      const auto error = common::write_all(fd, content);
+      ::close(fd);
+      if (error) {
+        throw std::runtime_error("cannot write " + path + " for " + name + ": " + error.message());
+      }
+      request.env.push_back(name + "=" + path);
+    }
+  }
+  ~RequestFiles() { remove(); }
+  void remove() {
+    for (const auto& path : paths_) ::unlink(path.c_str());
+    paths_.clear();
+  }
+  RequestFiles(const RequestFiles&) = delete;
+  RequestFiles& operator=(const RequestFiles&) = delete;
+
+ private:
+  std::vector<std::string> paths_;
+};
+
 struct State {
   pid_t step = -1;
   std::optional<int> step_status;  // wait status, once reaped
@@ -194,7 +229,9 @@ std::vector<int> descendants(int pid) {
   return out;
 }
 
-int supervise(const Request& request, int control_fd) {
+int supervise(const Request& original_request, int control_fd) {
+  Request request = original_request;
+  RequestFiles files(request);
   if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
     throw std::runtime_error(std::string("cannot become a child subreaper: ") +
                              std::strerror(errno));
@@ -249,6 +286,9 @@ int supervise(const Request& request, int control_fd) {
   }
   ::close(sfd);
 
+  // Every process of the step has ended: nothing reads the files any more. Removed before the
+  // signal below, which would end this process without running a destructor.
+  files.remove();
   if (!state.step_status) return 128 + SIGKILL;
   const int status = *state.step_status;
   if (WIFEXITED(status)) return WEXITSTATUS(status);

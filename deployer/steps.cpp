@@ -1,6 +1,8 @@
 // steps.cpp: see steps.hpp.
 #include "deployer/steps.hpp"
 
+#include <algorithm>
+
 #include "common/log.hpp"
 #include "common/process.hpp"
 #include "deployer/errors.hpp"
@@ -25,11 +27,48 @@ common::Command deployment_command(const common::Deployment& deployment,
   return command;
 }
 
+namespace {
+
+// The largest list of changed paths handed to a run_as step: deploy-step's whole request, with
+// the step's argv and environment, must fit its 1 MiB pipe.
+constexpr std::size_t kMaxChangedHandOver = 512 * 1024;
+
+// A run_as step cannot read the deployer's own copy of the changed paths (it lies in the private
+// state folder): deploy-step writes the list again as that user, and DEPLOY_CHANGED_FILES names
+// that file instead. A list too long for that leaves the variable empty, said once in the log.
+void hand_over_changed(common::Command& command, const std::vector<std::string>& changed,
+                       RunLog& log, bool& too_long_noted) {
+  const std::string prefix = "DEPLOY_CHANGED_FILES=";
+  const auto it = std::find_if(command.env.begin(), command.env.end(),
+                               [&](const std::string& e) { return e.starts_with(prefix); });
+  if (command.user.empty() || it == command.env.end()) return;
+  std::string list;
+  for (const auto& path : changed) {
+    list += path;
+    list += '\n';
+  }
+  if (list.size() > kMaxChangedHandOver) {
+    *it = prefix;
+    if (!too_long_noted) {
+      log.note(std::to_string(changed.size()) +
+               " changed paths are too many to hand to a run_as step: DEPLOY_CHANGED_FILES is "
+               "empty");
+      too_long_noted = true;
+    }
+    return;
+  }
+  command.env.erase(it);
+  command.files["DEPLOY_CHANGED_FILES"] = std::move(list);
+}
+
+}  // namespace
+
 boost::asio::awaitable<void> run_steps(const StepsInput& input, RunLog& log,
                                        common::StopSignal& stop, const StepRecorder& record) {
   const auto& steps = input.steps != nullptr ? *input.steps : input.deployment.steps;
   const auto& cwd = input.cwd.empty() ? input.deployment.path : input.cwd;
   const std::string count = std::to_string(steps.size());
+  bool too_long_noted = false;
   for (std::size_t i = 0; i < steps.size(); ++i) {
     const common::Step& step = steps[i];
     const std::string label =
@@ -45,9 +84,10 @@ boost::asio::awaitable<void> run_steps(const StepsInput& input, RunLog& log,
       continue;
     }
 
-    const common::Command command = deployment_command(
+    common::Command command = deployment_command(
         input.deployment, step_argv(step, input.vars), cwd,
         step_environment(input.base_env, input.deployment, step, input.vars), step.timeout);
+    hand_over_changed(command, input.changed, log, too_long_noted);
 
     log.note(label + ": " + display_command(command.argv));
     log.clear_tail();

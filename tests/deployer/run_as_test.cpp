@@ -1,6 +1,7 @@
 // run_as_test.cpp: a deployment with run_as, deployed by the REAL deployer (as root, as in CI)
 // through real sudo and deploy-step as a real user (dpl-test-app): steps and git run as that
-// user in an environment built from scratch; nothing a step starts outlives it (its own exit, a
+// user in an environment built from scratch, the changed paths handed over in a file of the
+// user's own; nothing a step starts outlives it (its own exit, a
 // timeout, a SIGTERM to the deployer); and a step acting as an attacker can read none of the
 // pipeline's secrets, write none of its files, and get nothing from sudo. The deployer refuses a
 // run_as that is root or missing.
@@ -73,6 +74,9 @@ TEST_CASE("run_as: steps and git run as that user from a fresh environment, and 
   h.env["WEBHOOK_SECRET"] = "pipeline-secret-value";
   h.steps =
       nlohmann::json::array({sh_step("who", "echo uid=$(id -u) gid=$(id -g); env | sort > env.txt"),
+                             sh_step("changed",
+                                     "cat \"$DEPLOY_CHANGED_FILES\" > changed.txt; "
+                                     "echo \"$DEPLOY_CHANGED_FILES\" > changed-path.txt"),
                              sh_step("escape", "setsid sleep 1000 & echo $! > escaped.pid")});
   const auto entry = h.webhook_push(sha);
   auto deployer = h.start();
@@ -93,6 +97,12 @@ TEST_CASE("run_as: steps and git run as that user from a fresh environment, and 
   for (const char* name : {"WEBHOOK_SECRET", "DATABASE_URL", "DEPLOY_ALLOW_ROOT", "SUDO_"}) {
     CHECK(env.find(name) == std::string::npos);
   }
+  // The changed paths reached the step although the deployer's copy is in its private folder:
+  // deploy-step wrote them to a file of the user's own, removed after the step.
+  CHECK(test::read_file(h.app() / "changed.txt") == "README.md\n");
+  const std::string handed = test::read_file(h.app() / "changed-path.txt");
+  CHECK(handed.starts_with("/tmp/deploy-step-"));
+  CHECK_FALSE(std::filesystem::exists(handed.substr(0, handed.size() - 1)));
   // git ran as the user: the checkout rewrote the index, which belongs to the user.
   struct stat st {};
   REQUIRE(::stat((h.app() / ".git" / "index").c_str(), &st) == 0);

@@ -189,6 +189,34 @@ TEST_CASE("the step gets exactly its environment and no inherited descriptor") {
   CHECK(s.output.ends_with("4\n"));
 }
 
+TEST_CASE("a request's files reach the step as private files of its user, removed afterwards") {
+  test::TempDir dir("step");
+  Supervisor s({});
+  step::Request r =
+      shell("echo \"path=$CHANGED\"; stat -c 'mode=%a' \"$CHANGED\"; cat \"$CHANGED\"", dir.path());
+  r.files = {{"CHANGED", "server.js\npackage.json\n"}};
+  s.send(r);
+  const auto status = s.wait(std::chrono::seconds(20));
+  REQUIRE(status);
+  INFO(s.output);
+  CHECK(WEXITSTATUS(*status) == 0);
+  CHECK(s.output.find("mode=600\nserver.js\npackage.json\n") != std::string::npos);
+  const auto at = s.output.find("path=");
+  REQUIRE(at != std::string::npos);
+  const std::string path = s.output.substr(at + 5, s.output.find('\n', at) - at - 5);
+  CHECK(path.starts_with("/tmp/deploy-step-"));
+  CHECK_FALSE(std::filesystem::exists(path));  // removed once the step ended
+
+  // The request's format: files round-trip, and a name that is no variable name is refused.
+  const auto parsed = common::parse_step_request(common::format_step_request(r));
+  CHECK(parsed.files == r.files);
+  r.files = {{"NOT-A-NAME", "x"}};
+  std::string line = common::format_step_request(r);
+  line.pop_back();  // the '\n'
+  CHECK_THROWS_WITH(common::parse_step_request(line),
+                    Catch::Contains("malformed file variable name"));
+}
+
 TEST_CASE("a program missing from the step's PATH fails with a clear line and status 127") {
   test::TempDir dir("step");
   Supervisor s({});
