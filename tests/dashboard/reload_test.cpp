@@ -202,6 +202,30 @@ TEST_CASE("reload: SIGHUP rotates the receiver's webhook secret without a restar
   CHECK(status_with(kSecret) == 401);
   CHECK(status_with(rotated) == 202);
 
+  // A request that started before a reload finishes under the configuration it started with: a
+  // delivery signed with the rotated secret sends its header (the receiver's "100 Continue" says
+  // it is being read), the configuration goes back to the first secret only, then the body.
+  {
+    test::http::Webhook hook;
+    hook.secret = rotated;
+    hook.event = "ping";
+    hook.extra_headers = {{"Expect", "100-continue"}};
+    const std::string raw = test::http::webhook_request(hook);
+    const auto header_end = raw.find("\r\n\r\n") + 4;
+    test::http::Connection started(p.site.receiver_port);
+    started.send(std::string_view(raw).substr(0, header_end));
+    REQUIRE(started.read_response().status == 100);
+    auto first_only = json;
+    first_only["secrets"]["webhook"] = {{{"env", "WEBHOOK_SECRET"}}};
+    write_config(p.site, first_only);
+    reload(p.site, *p.receiver, "receiver", true);
+    started.send(std::string_view(raw).substr(header_end));
+    CHECK(started.read_response().status == 202);
+    CHECK(status_with(rotated) == 401);  // a request started after the reload: the new secrets
+    write_config(p.site, json);
+    reload(p.site, *p.receiver, "receiver", true);
+  }
+
   // Refused, and nothing changes: a secret file that cannot be read, a changed address.
   auto missing = json;
   missing["secrets"]["webhook"] = {{{"file", (p.site.dir / "missing.secret").string()}}};
