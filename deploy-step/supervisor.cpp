@@ -116,12 +116,15 @@ class RequestFiles {
       std::string path = "/tmp/deploy-step-XXXXXX";
       const int fd = ::mkstemp(path.data());  // 0600, O_EXCL: nobody else can have it open
       if (fd < 0) {
-        throw std::runtime_error("cannot create a file for " + name + ": " + std::strerror(errno));
+        const std::string why = std::strerror(errno);
+        remove();  // a constructor that throws gets no destructor: the earlier files go now
+        throw std::runtime_error("cannot create a file for " + name + ": " + why);
       }
       paths_.push_back(path);
       const auto error = common::write_all(fd, content);
       ::close(fd);
       if (error) {
+        remove();
         throw std::runtime_error("cannot write " + path + " for " + name + ": " + error.message());
       }
       request.env.push_back(name + "=" + path);
