@@ -139,4 +139,31 @@ std::vector<std::string> other_hosts(const Config& config, const Deployment& dep
   return out;
 }
 
+bool on_several_hosts(const Deployment& deployment) {
+  return deployment.hosts.size() > 1;
+}
+
+std::string ledger_name(const Deployment& deployment, std::string_view host) {
+  if (!on_several_hosts(deployment)) return deployment.name;
+  std::string name = deployment.name;
+  name += '@';
+  name += host;
+  return name;
+}
+
+std::vector<std::string> ledger_names(const Deployment& deployment) {
+  if (!on_several_hosts(deployment)) return {deployment.name};
+  std::vector<std::string> out;
+  for (const auto& target : deployment.hosts) out.push_back(ledger_name(deployment, target.name));
+  return out;
+}
+
+std::string_view deployment_of_ledger_name(std::string_view name) {
+  return name.substr(0, name.find('@'));
+}
+
+bool reports_for(const Deployment& deployment, std::string_view host) {
+  return !on_several_hosts(deployment) || deployment.hosts.front().name == host;
+}
+
 }  // namespace common

@@ -58,4 +58,25 @@ void require_on_this_host(const Config& config, const Deployment& deployment);
 /// The hosts of `deployment` other than config.host: those the router fans an entry out to.
 std::vector<std::string> other_hosts(const Config& config, const Deployment& deployment);
 
+/// Whether `deployment` runs on more than one host: each entry then rolls out across its hosts
+/// (deployer/rollout.hpp) and each host keeps its own records in the ledger.
+bool on_several_hosts(const Deployment& deployment);
+
+/// The name under which the ledger keeps `host`'s records of `deployment` (queue items, runs,
+/// releases, switches, rollbacks): the deployment's own name, or "<name>@<host>" when it runs on
+/// several hosts, so that each host has its own history and its own "deployed" commit. '@' is in
+/// neither a deployment's nor a host's character set, so the two never collide.
+std::string ledger_name(const Deployment& deployment, std::string_view host);
+
+/// The ledger names of `deployment` on every one of its hosts, in the order of `hosts`.
+std::vector<std::string> ledger_names(const Deployment& deployment);
+
+/// The deployment a ledger name belongs to (the part before '@').
+std::string_view deployment_of_ledger_name(std::string_view name);
+
+/// Whether `host` speaks for `deployment` to the outside (GitHub deployments and commit
+/// statuses, notifications): always on one host; the first of `hosts` on several, so that
+/// GitHub sees one deployment per environment and a team one message per push.
+bool reports_for(const Deployment& deployment, std::string_view host);
+
 }  // namespace common

@@ -122,7 +122,7 @@ boost::asio::awaitable<std::vector<Waiting>> waiting_pushes(Context& context,
   std::vector<Waiting> out;
   if (names.empty()) co_return out;
   const auto items = co_await with_ledger(context, "queue_items", [&] {
-    return context.ledger.queue_items(context.deployment.name, names);
+    return context.ledger.queue_items(context.ledger_name, names);
   });
   for (const auto& name : names) {
     auto it = items.find(name);
@@ -241,7 +241,7 @@ boost::asio::awaitable<std::vector<std::string>> supersede_waiting(
   for (auto& [keeper, names] : groups) {
     const std::string reason = superseded_reason(*keepers.at(keeper));
     const auto recorded_now = co_await with_ledger(context, "supersede", [&] {
-      return context.ledger.supersede(context.deployment.name, names, reason);
+      return context.ledger.supersede(context.ledger_name, names, reason);
     });
     for (const auto& name : recorded_now) {
       reasons[name] = reason;

@@ -41,6 +41,12 @@ struct Context {
   std::filesystem::path done;
   std::filesystem::path failed;
   std::filesystem::path logs;
+  /// This host's records of the deployment in the ledger (common::ledger_name): every ledger
+  /// call of the deployer names it, never deployment.name.
+  std::string ledger_name;
+  /// This host speaks for the deployment (common::reports_for): GitHub deployments, commit
+  /// statuses and notifications are sent from here only.
+  bool reports = true;
   /// GitHub deployments are posted (github_deploy.hpp): github.deployments and a token.
   bool github_deployments = false;
 

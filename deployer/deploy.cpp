@@ -148,7 +148,7 @@ boost::asio::awaitable<void> skip_entry(Context& context, RunLog& log, const std
   log.note(std::string(ledger::to_string(state)) + ": " + reason + "; not deployed");
   log.finish();
   co_await with_ledger(context, "mark", [&] {
-    context.ledger.mark(context.deployment.name, name, state, reason, push.after, push.ref);
+    context.ledger.mark(context.ledger_name, name, state, reason, push.after, push.ref);
   });
   common::log::info("entry not deployed", {{"deployment", context.deployment.name},
                                            {"entry", name},
@@ -198,8 +198,9 @@ boost::asio::awaitable<std::optional<RunState>> take(Context& context, const std
     // A rollback run again after a crash keeps the target its first run chose (and claimed):
     // "the release before the live one" may already be live and must not step back further.
     auto to = state.taken.rollback->to;
-    const auto item = co_await with_ledger(
-        context, "queue_item", [&] { return context.ledger.queue_item(deployment.name, name); });
+    const auto item = co_await with_ledger(context, "queue_item", [&] {
+      return context.ledger.queue_item(context.ledger_name, name);
+    });
     if (item && item->state == ledger::QueueState::running && common::valid_sha(item->sha)) {
       to = item->sha;
     }
@@ -219,11 +220,12 @@ boost::asio::awaitable<std::optional<RunState>> take(Context& context, const std
   }
   state.delivery_id = entry.meta.id.value_or("");
   state.trigger = co_await with_ledger(context, "claim", [&] {
-    return context.ledger.claim(deployment.name, name, push.after, push.ref, state.delivery);
+    return context.ledger.claim(context.ledger_name, name, push.after, push.ref, state.delivery);
   });
   if (deployment.retry) {
-    const auto item = co_await with_ledger(
-        context, "queue_item", [&] { return context.ledger.queue_item(deployment.name, name); });
+    const auto item = co_await with_ledger(context, "queue_item", [&] {
+      return context.ledger.queue_item(context.ledger_name, name);
+    });
     if (item) state.attempt = item->attempt;
   }
   common::log::info("entry taken", {{"deployment", deployment.name},
@@ -275,8 +277,9 @@ boost::asio::awaitable<bool> prepare(Context& context, RunState& state) {
                                       false, deployment.run_as);
     co_await state.git->require_repository();
   }
-  state.deployed = co_await with_ledger(
-      context, "deployed_state", [&] { return context.ledger.deployed_state(deployment.name); });
+  state.deployed = co_await with_ledger(context, "deployed_state", [&] {
+    return context.ledger.deployed_state(context.ledger_name);
+  });
   if (!state.is_rollback_entry())
     co_await state.git->fetch(deployment.remote, push.ref, push.after);
   const bool webhook = state.trigger == ledger::Trigger::webhook;
@@ -308,7 +311,7 @@ boost::asio::awaitable<bool> prepare(Context& context, RunState& state) {
                     state.deployed.sha.value_or("(none)"));
   }
   state.run = co_await with_ledger(context, "start_run", [&] {
-    return context.ledger.start_run(deployment.name, state.name, push.after, push.ref,
+    return context.ledger.start_run(context.ledger_name, state.name, push.after, push.ref,
                                     state.deployed.sha, state.delivery);
   });
   context.status(push.after, StatusState::pending,
@@ -331,7 +334,7 @@ boost::asio::awaitable<void> build(Context& context, RunState& state) {
     for (const auto& gone : co_await clean_incomplete_releases(context, state)) {
       state.log->note("removed the incomplete release " + gone + " of an interrupted run");
       co_await with_ledger(context, "release_removed",
-                           [&] { context.ledger.release_removed(context.deployment.name, gone); });
+                           [&] { context.ledger.release_removed(context.ledger_name, gone); });
     }
     state.release = name_new_release(state);
   }
@@ -422,7 +425,7 @@ boost::asio::awaitable<void> succeed(Context& context, RunState& state) {
   if (state.layout) co_await retain_releases(context, state);
   if (state.is_rollback()) {
     ledger::RollbackRecord rollback;
-    rollback.deployment = deployment.name;
+    rollback.deployment = context.ledger_name;
     rollback.run = state.run;
     rollback.kind = ledger::RollbackKind::operator_;
     rollback.from_sha = state.deployed.sha;
@@ -496,7 +499,7 @@ boost::asio::awaitable<void> retry_later(Context& context, RunState& state,
                   common::utc_timestamp_ms(due));
   state.log->finish();
   co_await with_ledger(context, "retry_later", [&] {
-    context.ledger.retry_later(context.deployment.name, state.name, state.run, error, next, due);
+    context.ledger.retry_later(context.ledger_name, state.name, state.run, error, next, due);
   });
   std::error_code ec;
   std::filesystem::rename(state.log->path(), attempt_log(context.logs, state.name, state.attempt),
@@ -545,7 +548,7 @@ boost::asio::awaitable<bool> fail(Context& context, RunState& state, const Deplo
     });
   } else {
     co_await with_ledger(context, "mark", [&] {
-      context.ledger.mark(deployment.name, state.name, ledger::QueueState::failed, error,
+      context.ledger.mark(context.ledger_name, state.name, ledger::QueueState::failed, error,
                           push.after, push.ref);
     });
   }
@@ -596,7 +599,7 @@ boost::asio::awaitable<void> end_retries(Context& context, const ledger::QueueIt
   log->note("retries ended: the newer entry " + newer + " arrived; the failure stands");
   log->finish();
   co_await with_ledger(context, "mark", [&] {
-    context.ledger.mark(deployment.name, item.entry_name, ledger::QueueState::failed, error);
+    context.ledger.mark(context.ledger_name, item.entry_name, ledger::QueueState::failed, error);
   });
   context.status(item.sha, StatusState::failure,
                  "Deploy to " + deployment.name + " failed: " + error, item.entry_name);
@@ -634,9 +637,8 @@ boost::asio::awaitable<void> end_retries(Context& context, const ledger::QueueIt
 // Before each attempt: an entry `retrying` waits for its due time (retry.hpp), also after a
 // restart. False when a newer entry ended the retries instead (the entry is in failed/).
 boost::asio::awaitable<bool> await_attempt(Context& context, const std::string& name) {
-  const auto item = co_await with_ledger(context, "queue_item", [&] {
-    return context.ledger.queue_item(context.deployment.name, name);
-  });
+  const auto item = co_await with_ledger(
+      context, "queue_item", [&] { return context.ledger.queue_item(context.ledger_name, name); });
   if (!item || item->state != ledger::QueueState::retrying || !item->next_attempt_at) {
     co_return true;
   }

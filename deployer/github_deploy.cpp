@@ -47,7 +47,7 @@ boost::asio::awaitable<std::optional<std::string>> live_before(Context& context,
                                                                std::optional<ledger::RunId> run) {
   if (!context.github_deployments) co_return std::nullopt;
   const auto history = co_await with_ledger(
-      context, "history", [&] { return context.ledger.history(context.deployment.name, 50); });
+      context, "history", [&] { return context.ledger.history(context.ledger_name, 50); });
   for (const auto& earlier : history.recent) {
     if (run && earlier.id == *run) continue;
     if (earlier.outcome == ledger::RunOutcome::succeeded) co_return earlier.entry_name;

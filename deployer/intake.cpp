@@ -90,8 +90,7 @@ boost::asio::awaitable<void> reject_entry(Context& context, const std::filesyste
   std::string refused;
   try {
     co_await with_ledger(context, "mark", [&] {
-      context.ledger.mark(context.deployment.name, name, ledger::QueueState::failed, reason, sha,
-                          ref);
+      context.ledger.mark(context.ledger_name, name, ledger::QueueState::failed, reason, sha, ref);
     });
   } catch (const ledger::DataError& e) {
     // The ledger refused something about this entry: it still goes to failed/ with its reason.

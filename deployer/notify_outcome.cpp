@@ -57,7 +57,7 @@ boost::asio::awaitable<void> notify_outcome(Context& context, const common::Entr
                                             const common::Push& push, std::string outcome,
                                             std::chrono::steady_clock::duration elapsed,
                                             std::optional<ledger::RunId> run, std::string error) {
-  if (context.config.notify.empty()) co_return;
+  if (context.config.notify.empty() || !context.reports) co_return;
   common::NotificationMessage message;
   message.deployment = context.deployment.name;
   message.sha = push.after;
@@ -67,7 +67,7 @@ boost::asio::awaitable<void> notify_outcome(Context& context, const common::Entr
   if (outcome == "succeeded") {
     // The newest finished deploy before this one, ignoring entries that were not deployed.
     const auto history = co_await with_ledger(
-        context, "history", [&] { return context.ledger.history(context.deployment.name, 50); });
+        context, "history", [&] { return context.ledger.history(context.ledger_name, 50); });
     for (const auto& earlier : history.recent) {
       if (run && earlier.id == *run) continue;
       if (earlier.outcome == ledger::RunOutcome::failed) outcome = "recovered";

@@ -31,7 +31,7 @@ boost::asio::awaitable<void> record_release(Context& context, const RunState& st
                                             ledger::ReleaseOutcome outcome,
                                             const std::string& reason = "") {
   co_await with_ledger(context, "record_release", [&] {
-    context.ledger.record_release(context.deployment.name, name, sha, state.run, outcome, reason);
+    context.ledger.record_release(context.ledger_name, name, sha, state.run, outcome, reason);
   });
 }
 
@@ -98,7 +98,7 @@ boost::asio::awaitable<void> remove_release(Context& context, RunState& state,
   }
   state.log->note("release " + name + " removed");
   co_await with_ledger(context, "release_removed",
-                       [&] { context.ledger.release_removed(context.deployment.name, name); });
+                       [&] { context.ledger.release_removed(context.ledger_name, name); });
 }
 
 // `reuse`: each folder copied from the live release when none of its lockfiles changed between
@@ -206,7 +206,7 @@ boost::asio::awaitable<void> prepare_release(Context& context, RunState& state) 
   state.good = state.live_before;
   if (state.live_before) {
     const auto rows = co_await with_ledger(
-        context, "releases", [&] { return context.ledger.releases(context.deployment.name); });
+        context, "releases", [&] { return context.ledger.releases(context.ledger_name); });
     auto row = std::find_if(rows.begin(), rows.end(),
                             [&](const ledger::Release& r) { return r.name == *state.live_before; });
     if (row != rows.end() && row->outcome != ledger::ReleaseOutcome::deployed) {
@@ -328,8 +328,8 @@ boost::asio::awaitable<void> switch_release(Context& context, RunState& state) {
   const auto reason =
       state.is_rollback_entry() ? ledger::SwitchReason::rollback : ledger::SwitchReason::deploy;
   co_await with_ledger(context, "record_switch", [&] {
-    context.ledger.record_switch(context.deployment.name, state.run, state.live_before,
-                                 state.release, reason);
+    context.ledger.record_switch(context.ledger_name, state.run, state.live_before, state.release,
+                                 reason);
   });
 }
 
@@ -353,12 +353,12 @@ boost::asio::awaitable<std::string> revert_release(Context& context, RunState& s
                                             {"to", back},
                                             {"reason", why}});
   co_await with_ledger(context, "record_switch", [&] {
-    context.ledger.record_switch(context.deployment.name, state.run, state.release, back,
+    context.ledger.record_switch(context.ledger_name, state.run, state.release, back,
                                  ledger::SwitchReason::revert);
   });
   const std::string back_sha = state.layout->revision(back);
   ledger::RollbackRecord rollback;
-  rollback.deployment = context.deployment.name;
+  rollback.deployment = context.ledger_name;
   rollback.run = state.run;
   rollback.kind = ledger::RollbackKind::automatic;
   rollback.from_sha = state.push().after;

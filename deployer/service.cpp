@@ -15,6 +15,7 @@
 #include <stdexcept>
 
 #include "common/github_deployment.hpp"
+#include "common/hosts.hpp"
 #include "common/secrets.hpp"
 #include "deployer/context.hpp"
 #include "deployer/deploy.hpp"
@@ -54,7 +55,7 @@ asio::awaitable<void> recover_active(Context& context) {
   std::map<std::string, ledger::QueueItem> items;
   if (!listing.entries.empty()) {
     items = co_await with_ledger(context, "queue_items", [&] {
-      return context.ledger.queue_items(context.deployment.name, listing.entries);
+      return context.ledger.queue_items(context.ledger_name, listing.entries);
     });
   }
   for (const auto& name : listing.entries) {
@@ -187,7 +188,9 @@ int run(const common::Config& config, const std::string& name, common::ConfigRel
 
   asio::io_context io;
   common::StopSignal stop;
-  auto statuses = make_statuses(config, deployment, io.get_executor(), stop);
+  // On several hosts only the first of them posts commit statuses (common::reports_for).
+  const bool reports = common::reports_for(deployment, config.host);
+  auto statuses = reports ? make_statuses(config, deployment, io.get_executor(), stop) : nullptr;
   Context context{config,
                   deployment,
                   ledger,
@@ -199,8 +202,10 @@ int run(const common::Config& config, const std::string& name, common::ConfigRel
                   layout.active(name),
                   layout.done(name),
                   layout.failed(name),
-                  layout.logs(name)};
-  context.github_deployments = common::github_deployments_on(config);
+                  layout.logs(name),
+                  common::ledger_name(deployment, config.host),
+                  reports};
+  context.github_deployments = reports && common::github_deployments_on(config);
 
   // PM2 stops apps with SIGINT, systemd and operators with SIGTERM: the same prompt shutdown.
   // SIGHUP reads the configuration again; an accepted one ends the loop after the running deploy.

@@ -91,7 +91,7 @@ boost::asio::awaitable<std::optional<std::string>> wait_for_checks(Context& cont
           if (deadline) {
             // Back to running: `deployctl status` must not say "waiting" during the build.
             co_await with_ledger(context, "claim", [&] {
-              context.ledger.claim(deployment.name, entry, push.after, push.ref);
+              context.ledger.claim(context.ledger_name, entry, push.after, push.ref);
             });
           }
           co_return std::nullopt;
@@ -118,7 +118,7 @@ boost::asio::awaitable<std::optional<std::string>> wait_for_checks(Context& cont
             Wall::now() + duration_cast<Wall::duration>(wait.timeout));
         const bool had_deadline = deadline.has_value();
         deadline = co_await with_ledger(context, "wait_for_checks", [&] {
-          return context.ledger.wait_for_checks(deployment.name, entry, first_deadline, reason);
+          return context.ledger.wait_for_checks(context.ledger_name, entry, first_deadline, reason);
         });
         if (!had_deadline && *deadline == first_deadline) {
           // The error field names what it waits for: "<deployment>: waiting for checks: <sha>

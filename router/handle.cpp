@@ -264,11 +264,16 @@ void Handler::push(const std::string& name, const common::Entry& entry, const co
   if (const auto key = key_of(entry.meta)) {
     // The delivery's queue items in other entries (`name` excepted: after a crash, this entry's
     // own items are its unfinished routing, not an earlier delivery).
+    // On several hosts a deployment has one item per host: any of them blocks (ledger_name).
     const auto states = ledger_.delivery_states(*key, name);
     for (const auto& deployment : match.deployments) {
-      const auto it = states.find(deployment);
-      if (it != states.end() && ledger::blocks_redelivery(it->second)) {
-        duplicates.push_back(deployment + " (" + std::string(ledger::to_string(it->second)) + ")");
+      std::optional<ledger::QueueState> blocking;
+      for (const auto& ledger_name : common::ledger_names(config_.deployment(deployment))) {
+        const auto it = states.find(ledger_name);
+        if (it != states.end() && ledger::blocks_redelivery(it->second)) blocking = it->second;
+      }
+      if (blocking) {
+        duplicates.push_back(deployment + " (" + std::string(ledger::to_string(*blocking)) + ")");
       } else {
         targets.push_back(deployment);
       }
@@ -320,7 +325,9 @@ void Handler::route(const std::string& name, const common::Entry& entry, const c
   const auto routed = record_routing(name, entry, push, targets);
   const auto& created = routed.created;
   // Another host's router routed this delivery since push() looked (only with "hosts").
-  for (const auto& [deployment, state] : routed.blocked) {
+  for (const auto& [ledger_name, state] : routed.blocked) {
+    const std::string deployment(common::deployment_of_ledger_name(ledger_name));
+    if (std::find(targets.begin(), targets.end(), deployment) == targets.end()) continue;
     std::erase(targets, deployment);
     duplicates.push_back(deployment + " (" + std::string(ledger::to_string(state)) + ")");
   }
@@ -331,11 +338,13 @@ void Handler::route(const std::string& name, const common::Entry& entry, const c
   const std::string note = duplicates.empty() ? "" : "; not again to " + join(duplicates);
   for (const auto& deployment : targets) {
     // Fanned out only: the deployment has no deployer on this host.
-    if (!config_.deployment(deployment).runs_on(config_.host)) continue;
-    if (std::find(created.begin(), created.end(), deployment) == created.end()) {
+    const auto& settings = config_.deployment(deployment);
+    if (!settings.runs_on(config_.host)) continue;
+    const std::string ledger_name = common::ledger_name(settings, config_.host);
+    if (std::find(created.begin(), created.end(), ledger_name) == created.end()) {
       // The item existed: an earlier run of this router got this far, or the deployer claimed
       // the entry meanwhile. Past "queued", the deployer has taken it: never queue it again.
-      const auto item = ledger_.queue_item(deployment, name);
+      const auto item = ledger_.queue_item(ledger_name, name);
       if (item && item->state != ledger::QueueState::queued) continue;
     }
     if (const auto found = taken_by_deployment(deployment, name)) {
@@ -346,7 +355,8 @@ void Handler::route(const std::string& name, const common::Entry& entry, const c
       }
       continue;
     }
-    queue_github_queued(deployment, name, push);
+    // On several hosts, the first of them speaks to GitHub (common::reports_for).
+    if (common::reports_for(settings, config_.host)) queue_github_queued(deployment, name, push);
     if (const auto ec = commit_.link(layout_.queue(deployment), name)) {
       throw FsError(
           "cannot link " + (inbox_ / name).string() + " into " + layout_.queue(deployment).string(),
@@ -366,16 +376,23 @@ ledger::Routed Handler::record_routing(const std::string& name, const common::En
                                        const common::Push& push,
                                        const std::vector<std::string>& targets) {
   const auto key = key_of(entry.meta);
+  // One queue item per host of each target (common::ledger_name), the routing decision every
+  // host's deployer claims and every router's redelivery check reads.
+  std::vector<std::string> items;
   std::vector<ledger::FanoutTarget> remote;
   for (const auto& deployment : targets) {
-    for (auto& host : common::other_hosts(config_, config_.deployment(deployment))) {
-      remote.push_back({deployment, std::move(host)});
+    const auto& settings = config_.deployment(deployment);
+    for (auto& ledger_name : common::ledger_names(settings))
+      items.push_back(std::move(ledger_name));
+    for (auto& host : common::other_hosts(config_, settings)) {
+      std::string ledger_name = common::ledger_name(settings, host);
+      remote.push_back({deployment, std::move(host), std::move(ledger_name)});
     }
   }
   // Without "hosts" in the configuration: exactly the single-host statement of before (one
   // router decides about every delivery).
   if (fanout_ == nullptr) {
-    return ledger::Routed{ledger_.record_routing(targets, name, key, push.after, push.ref), {}};
+    return ledger::Routed{ledger_.record_routing(items, name, key, push.after, push.ref), {}};
   }
   // The other hosts get the entry's exact bytes, read again from the inbox (it is still there).
   std::string content;
@@ -384,7 +401,7 @@ ledger::Routed Handler::record_routing(const std::string& name, const common::En
       throw FsError("cannot read " + (inbox_ / name).string(), ec);
     }
   }
-  return fanout_->record_routing(targets, name, key, push.after, push.ref, remote, config_.host,
+  return fanout_->record_routing(items, name, key, push.after, push.ref, remote, config_.host,
                                  content);
 }
 

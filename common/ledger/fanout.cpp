@@ -56,7 +56,7 @@ Routed Fanout::record_routing(const std::vector<std::string>& deployments, const
     }
     std::vector<std::string> hosts, target_deployments;
     for (const auto& target : targets) {
-      if (std::find(routing.begin(), routing.end(), target.deployment) == routing.end()) continue;
+      if (std::find(routing.begin(), routing.end(), target.ledger_name) == routing.end()) continue;
       hosts.push_back(target.host);
       target_deployments.push_back(target.deployment);
     }

@@ -49,6 +49,10 @@ inline constexpr std::string_view fanout_channel = "deploy_fanout";
 struct FanoutTarget {
   std::string deployment;
   std::string host;
+  /// The queue item that stands for this target in `deployments` of record_routing (the host's
+  /// ledger name of the deployment, common::ledger_name): a target whose item is blocked is
+  /// left out.
+  std::string ledger_name;
 };
 
 /// One row of fanout_items, as deliver() hands it to `publish`.
@@ -84,7 +88,8 @@ class Fanout {
   Fanout(const Fanout&) = delete;
   Fanout& operator=(const Fanout&) = delete;
 
-  /// Ledger::record_routing's queue items, plus one fan-out item per target with `content`,
+  /// Ledger::record_routing's queue items (`deployments` are ledger names), plus one fan-out
+  /// item per target with `content`,
   /// from `origin_host`, in one transaction, after the redelivery check under the delivery's
   /// lock (see the file comment). Targets of blocked deployments are left out.
   Routed record_routing(const std::vector<std::string>& deployments, const std::string& entry,

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "common/ledger/errors.hpp"
+#include "common/ledger/rollouts.hpp"
 
 namespace ledger {
 namespace {
@@ -42,6 +43,23 @@ constexpr Names<RunOutcome, 6> run_outcome_names{{{RunOutcome::succeeded, "succe
                                                   {RunOutcome::stale, "stale"},
                                                   {RunOutcome::interrupted, "interrupted"},
                                                   {RunOutcome::skipped, "skipped"}}};
+
+constexpr Names<RolloutState, 5> rollout_state_names{{{RolloutState::building, "building"},
+                                                      {RolloutState::switching, "switching"},
+                                                      {RolloutState::succeeded, "succeeded"},
+                                                      {RolloutState::failed, "failed"},
+                                                      {RolloutState::superseded, "superseded"}}};
+
+constexpr Names<RolloutHostState, 9> rollout_host_state_names{
+    {{RolloutHostState::building, "building"},
+     {RolloutHostState::built, "built"},
+     {RolloutHostState::switching, "switching"},
+     {RolloutHostState::live, "live"},
+     {RolloutHostState::failed, "failed"},
+     {RolloutHostState::not_switched, "not_switched"},
+     {RolloutHostState::rolled_back, "rolled_back"},
+     {RolloutHostState::skipped, "skipped"},
+     {RolloutHostState::superseded, "superseded"}}};
 
 template <typename Enum, std::size_t N>
 std::string_view name_of(const Names<Enum, N>& names, Enum value) {
@@ -91,6 +109,18 @@ StepOutcome parse_step_outcome(std::string_view text) {
 }
 RunOutcome parse_run_outcome(std::string_view text) {
   return parse(run_outcome_names, text, "run outcome");
+}
+std::string_view to_string(RolloutState value) {
+  return name_of(rollout_state_names, value);
+}
+std::string_view to_string(RolloutHostState value) {
+  return name_of(rollout_host_state_names, value);
+}
+RolloutState parse_rollout_state(std::string_view text) {
+  return parse(rollout_state_names, text, "rollout state");
+}
+RolloutHostState parse_rollout_host_state(std::string_view text) {
+  return parse(rollout_host_state_names, text, "rollout host state");
 }
 
 bool blocks_redelivery(QueueState state) {
