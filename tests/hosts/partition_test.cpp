@@ -153,6 +153,13 @@ TEST_CASE(
   INFO(fleet.logs());
   REQUIRE(send_push(b.port(), test::http::random_delivery(), push_body(sha(800))) == 202);
   REQUIRE(test::eventually([&] { return a.queued().size() == 1 && b.queued().size() == 1; }, 30s));
+  // B's router is done with it: its decision recorded and the entry gone from its inbox.
+  REQUIRE(test::eventually(
+      [&] {
+        return entries(b.layout().inbox()).empty() &&
+               direct.count("SELECT count(*) FROM deliveries") == 1;
+      },
+      10s));
 
   relay.cut();
   // The receiver never needs the database: every push is accepted and waits in B's inbox.
