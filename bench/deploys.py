@@ -46,6 +46,22 @@ APP_FILES = ("server.js", "ecosystem.config.js", "build.sh", "package.json", "pa
 MODES = ("release", "inplace")
 BRANCH = {"release": "main", "inplace": "inplace"}
 
+# The release mode's steps, preflight and health check of the demo app (bench/rollout.py uses them
+# too): install only when package-lock.json changed, build.sh, `pm2 startOrReload`, /up expecting
+# the new commit.
+INSTALL = {"name": "install", "run": ["npm", "ci", "--no-audit", "--no-fund"],
+           "only_if_changed": ["package-lock.json"], "timeout_s": 300}
+BUILD = {"name": "build", "run": ["sh", "build.sh"], "timeout_s": 60}
+RELOAD = {"name": "reload", "run": [PM2, "startOrReload", "ecosystem.config.js", "--update-env"],
+          "timeout_s": 120}
+PREFLIGHT = {"run": ["node", "server.js"], "port_env": "PORT", "path": "/up", "timeout_s": 20,
+             "interval_ms": 100}
+
+
+def health_check(url, timeout_s=30):
+    return {"url": url, "expect_status": 200, "expect_body": "${DEPLOY_SHA}", "timeout_s": timeout_s,
+            "interval_ms": 100, "successes": 2}
+
 
 def log(*what):
     print("deploys:", *what, file=sys.stderr, flush=True)
@@ -85,6 +101,8 @@ class Deploys:
             text = "process.exit(1); // this release exits at start\n" + text
         elif breakage == "build":
             text += "\nfunction broken( {\n"
+        elif callable(breakage):
+            text = breakage(text)
         with open(server, "w") as f:
             f.write(text)
         self.commits += 1
@@ -95,28 +113,29 @@ class Deploys:
         self.git("push", "-q", "origin", "HEAD:main", "HEAD:inplace")
         return self.git("rev-parse", "HEAD")
 
-    # -- the pipeline
-    def setup(self):
-        self.pg = os.path.join(self.work, "pg")
-        url = subprocess.run([os.path.join(ROOT, "scripts", "pg.sh"), "--fast", "start", self.pg],
-                             check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    def make_origin(self):
+        """The bare origin and the author's clone with the first commit (self.shas); its path."""
         origin = os.path.join(self.work, "origin.git")
         self.author = os.path.join(self.work, "author")
         subprocess.run(["git", "init", "-q", "--bare", "-b", "main", origin], check=True)
         subprocess.run(["git", "init", "-q", "-b", "main", self.author], check=True)
         self.git("remote", "add", "origin", origin)
         self.shas = [self.commit("first")]
+        return origin
+
+    # -- the pipeline
+    def setup(self):
+        self.pg = os.path.join(self.work, "pg")
+        url = subprocess.run([os.path.join(ROOT, "scripts", "pg.sh"), "--fast", "start", self.pg],
+                             check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        origin = self.make_origin()
         sites = os.path.join(self.work, "sites")
         os.makedirs(sites)
         inplace = os.path.join(sites, "inplace")
         subprocess.run(["git", "clone", "-q", "-b", "inplace", origin, inplace], check=True)
         self.ports = {m: bench.free_port() for m in MODES}
         common = {"repository": "ducompsoc/durhack", "coalesce": False}  # as bench.push_body says
-        install = {"name": "install", "run": ["npm", "ci", "--no-audit", "--no-fund"],
-                   "only_if_changed": ["package-lock.json"], "timeout_s": 300}
-        build = {"name": "build", "run": ["sh", "build.sh"], "timeout_s": 60}
-        reload = {"name": "reload", "run": [PM2, "startOrReload", "ecosystem.config.js", "--update-env"],
-                  "timeout_s": 120}
+        install, build, reload = INSTALL, BUILD, RELOAD
         # The seed's example configuration: delete the ecosystem's apps, then start them again.
         delete = {"name": "pm2-delete", "shell": True, "env": {"PM2_BIN": PM2},
                   "run": ['"$PM2_BIN" delete ecosystem.config.js || true'], "timeout_s": 120}
@@ -130,12 +149,8 @@ class Deploys:
             "release": dict(common, branch="main", path=os.path.join(sites, "release"), remote=origin,
                             env=env("release"), releases={"keep": 5},
                             steps=[install, build],
-                            preflight={"run": ["node", "server.js"], "port_env": "PORT", "path": "/up",
-                                       "timeout_s": 20, "interval_ms": 100},
-                            activate=[reload],
-                            health_check={"url": "http://127.0.0.1:%d/up" % self.ports["release"],
-                                          "expect_status": 200, "expect_body": "${DEPLOY_SHA}",
-                                          "timeout_s": 30, "interval_ms": 100, "successes": 2}),
+                            preflight=PREFLIGHT, activate=[reload],
+                            health_check=health_check("http://127.0.0.1:%d/up" % self.ports["release"])),
             "inplace": dict(common, branch="inplace", path=inplace, env=env("inplace"),
                             steps=[install, build, delete, restart]),
         }

@@ -85,6 +85,30 @@ def percentile(values, p):
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+def fanout_latencies(url, router_logs):
+    """Fan-out latency in ms of every item for the hosts of router_logs ({host: its router's log
+    file}): from the routing transaction that recorded it (fanout_items.created_at, microseconds)
+    to the target host's router logging "fanned-out entry queued" for it (milliseconds)."""
+    rows = subprocess.run(
+        ["psql", url, "-At", "-F", " ", "-c",
+         "SELECT host, entry_name, (extract(epoch FROM created_at) * 1e9)::bigint FROM fanout_items"],
+        check=True, capture_output=True, text=True).stdout.split("\n")
+    queued_at = {}  # (host, entry) -> ns, from each router's log line
+    line = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{3})Z .*fanned-out entry queued .*entry=(\S+)")
+    for host, log in router_logs.items():
+        for text in open(log):
+            match = line.match(text)
+            if match:
+                seconds = calendar.timegm(time.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S"))
+                queued_at[(host, match.group(3))] = seconds * 10**9 + int(match.group(2)) * 10**6
+    latencies = {h: [] for h in router_logs}
+    for row in filter(None, rows):
+        host, name, created_ns = row.split(" ")
+        if host in latencies and (host, name) in queued_at:
+            latencies[host].append((queued_at[(host, name)] - int(created_ns)) / 1e6)
+    return latencies
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", required=True, help="build folder holding bin/")
@@ -142,22 +166,7 @@ def main():
         for host in hosts:
             wait_for(lambda h=host: len(entries(queue(h))) == args.pushes, 120, f"{host}'s queue")
 
-        rows = subprocess.run(
-            ["psql", url, "-At", "-F", " ", "-c",
-             "SELECT host, entry_name, (extract(epoch FROM created_at) * 1e9)::bigint FROM fanout_items"],
-            check=True, capture_output=True, text=True).stdout.split("\n")
-        queued_at = {}  # (host, entry) -> ns, from each router's log line
-        line = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{3})Z .*fanned-out entry queued .*entry=(\S+)")
-        for host in hosts[1:]:
-            for text in open(os.path.join(work, f"{host}-router.log")):
-                match = line.match(text)
-                if match:
-                    seconds = calendar.timegm(time.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S"))
-                    queued_at[(host, match.group(3))] = seconds * 10**9 + int(match.group(2)) * 10**6
-        latencies = {h: [] for h in hosts[1:]}
-        for row in filter(None, rows):
-            host, name, created_ns = row.split(" ")
-            latencies[host].append((queued_at[(host, name)] - int(created_ns)) / 1e6)
+        latencies = fanout_latencies(url, {h: os.path.join(work, f"{h}-router.log") for h in hosts[1:]})
         every = [v for values in latencies.values() for v in values]
         print(f"fan-out latency, {args.pushes} pushes to {hosts[0]}'s receiver, one every "
               f"{args.interval_ms} ms, {args.hosts} hosts ({len(every)} deliveries), build {args.build}")
