@@ -191,8 +191,8 @@ struct HostTarget {
   bool operator==(const HostTarget&) const = default;
 };
 
-/// "rollout": how a new release reaches a deployment's hosts (docs/hosts.md). Parsed and
-/// validated; the rolling switch that follows it is not built yet.
+/// "rollout": how a new release reaches a deployment's hosts in release mode, switching in
+/// turn (deployer/rollout.hpp, docs/hosts.md "Rolling switch").
 struct RolloutSettings {
   enum class OnHostDown { wait, skip };
   std::uint32_t max_parallel = 1;      ///< hosts switching at once, 1-1000

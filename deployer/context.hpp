@@ -20,6 +20,7 @@
 #include "common/config.hpp"
 #include "common/entry.hpp"
 #include "common/ledger/ledger.hpp"
+#include "common/ledger/rollouts.hpp"
 #include "common/log.hpp"
 #include "common/stop.hpp"
 #include "deployer/errors.hpp"
@@ -47,6 +48,8 @@ struct Context {
   /// This host speaks for the deployment (common::reports_for): GitHub deployments, commit
   /// statuses and notifications are sent from here only.
   bool reports = true;
+  /// The rollouts of a deployment on several hosts in release mode (rollout.hpp); null otherwise.
+  ledger::Rollouts* rollouts = nullptr;
   /// GitHub deployments are posted (github_deploy.hpp): github.deployments and a token.
   bool github_deployments = false;
 

@@ -30,6 +30,7 @@
 #include "deployer/probe.hpp"
 #include "deployer/release.hpp"
 #include "deployer/retry.hpp"
+#include "deployer/rollout.hpp"
 #include "deployer/run_log.hpp"
 #include "deployer/run_state.hpp"
 #include "deployer/site.hpp"
@@ -147,6 +148,8 @@ boost::asio::awaitable<void> skip_entry(Context& context, RunLog& log, const std
                                         const std::string& github_description) {
   log.note(std::string(ledger::to_string(state)) + ": " + reason + "; not deployed");
   log.finish();
+  // No other host may wait for this one to build it.
+  co_await rollout_not_deployed(context, name, push.after, reason);
   co_await with_ledger(context, "mark", [&] {
     context.ledger.mark(context.ledger_name, name, state, reason, push.after, push.ref);
   });
@@ -157,6 +160,28 @@ boost::asio::awaitable<void> skip_entry(Context& context, RunLog& log, const std
                                            {"reason", reason}});
   github_status(context, name, push, common::DeploymentState::error, github_description);
   co_await move_durably(context, context.active, context.done, name);
+  prune(context);
+}
+
+// A run of a rollout that was superseded before this host switched: its release (if built) is
+// discarded and the run recorded superseded; nothing live changed.
+boost::asio::awaitable<void> not_switched(Context& context, RunState& state,
+                                          const std::string& reason) {
+  const common::Push& push = state.push();
+  if (state.layout) co_await discard_release(context, state, reason);
+  state.log->note("superseded: " + reason + "; not deployed");
+  state.log->finish();
+  co_await with_ledger(context, "finish_run", [&] {
+    context.ledger.finish_run(*state.run, ledger::RunOutcome::superseded, reason);
+  });
+  common::log::info("entry not deployed", {{"deployment", context.deployment.name},
+                                           {"entry", state.name},
+                                           {"sha", push.after},
+                                           {"decision", "superseded"},
+                                           {"reason", reason}});
+  github_status(context, state.name, push, common::DeploymentState::error,
+                "superseded: the rollout did not reach every host", state.run);
+  co_await move_durably(context, context.active, context.done, state.name);
   prune(context);
 }
 
@@ -476,6 +501,10 @@ std::optional<std::chrono::system_clock::time_point> next_attempt(const Context&
                                                                   const DeployFailure& failure) {
   const auto& retry = context.deployment.retry;
   if (!retry || !retryable(*retry, failure)) return std::nullopt;
+  if (state.rollout) {
+    state.log->note("not retried: a failed rollout is not retried automatically");
+    return std::nullopt;
+  }
   if (state.attempt > static_cast<int>(retry->attempts)) {
     state.log->note("not retried: " + std::to_string(retry->attempts) + " automatic retr" +
                     (retry->attempts == 1 ? "y" : "ies") + " already made");
@@ -528,9 +557,13 @@ boost::asio::awaitable<bool> fail(Context& context, RunState& state, const Deplo
   const common::Push& push = state.push();
   std::string error = failure.what();
   bool rolled_back = false;
+  // First, so that no other host switches while this one goes back.
+  co_await rollout_failed(context, state, failure);
   if (state.layout && state.switched) {
-    error += "; " + co_await revert_release(context, state, failure.what());
+    const std::string back = co_await revert_release(context, state, failure.what());
+    error += "; " + back;
     rolled_back = !state.switched;  // revert_release clears it once `current` is back
+    if (failure.stage == "rollout") co_await rollout_rolled_back(context, state, back);
   } else if (state.layout) {
     co_await discard_release(context, state, failure.what());
     if (state.built) error += "; current unchanged";
@@ -663,10 +696,19 @@ boost::asio::awaitable<bool> run_attempt(Context& context, const std::string& na
   // co_await is not allowed in a handler: the catch blocks only note what happened.
   try {
     if (!co_await prepare(context, *state)) co_return false;
+    if (auto superseded = co_await join_rollout(context, *state)) {
+      co_await not_switched(context, *state, *superseded);
+      co_return false;
+    }
     co_await build(context, *state);
+    if (auto superseded = co_await await_switch_turn(context, *state)) {
+      co_await not_switched(context, *state, *superseded);
+      co_return false;
+    }
     co_await switch_live(context, *state);
     co_await activate(context, *state);
     co_await verify(context, *state);
+    co_await await_fleet(context, *state);
   } catch (const DeployFailure& e) {
     failure = e;
   } catch (const Stopped&) {

@@ -49,6 +49,7 @@ struct RunState {
   std::string release;                     // the release this run makes live
   bool built = false;                      // this run created `release` (not a rollback's target)
   bool switched = false;                   // `current` names `release` because of this run
+  bool rollout = false;  // switched in turn with the deployment's other hosts (rollout.hpp)
 
   const common::Push& push() const { return taken.push; }
   bool is_rollback_entry() const { return taken.rollback.has_value(); }

@@ -206,6 +206,12 @@ int run(const common::Config& config, const std::string& name, common::ConfigRel
                   common::ledger_name(deployment, config.host),
                   reports};
   context.github_deployments = reports && common::github_deployments_on(config);
+  // The rolling switch's coordination (rollout.hpp), on a connection of its own.
+  std::unique_ptr<ledger::Rollouts> rollouts;
+  if (common::on_several_hosts(deployment) && deployment.releases) {
+    rollouts = std::make_unique<ledger::Rollouts>(common::database_url(config));
+    context.rollouts = rollouts.get();
+  }
 
   // PM2 stops apps with SIGINT, systemd and operators with SIGTERM: the same prompt shutdown.
   // SIGHUP reads the configuration again; an accepted one ends the loop after the running deploy.

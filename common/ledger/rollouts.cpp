@@ -39,12 +39,11 @@ const std::string rollout_columns =
     detail::micros_of("created_at") + ", " + detail::micros_of("updated_at") + ", " +
     detail::micros_of("finished_at");
 
-const std::string host_columns = "host, state, release, error, " + detail::micros_of("joined_at") +
-                                 ", " + detail::micros_of("seen_at") + ", " +
-                                 detail::micros_of("built_at") + ", " +
-                                 detail::micros_of("switch_started_at") + ", " +
-                                 detail::micros_of("live_at") + ", " +
-                                 detail::micros_of("ended_at");
+const std::string host_columns =
+    "host, state, release, error, " + detail::micros_of("joined_at") + ", " +
+    detail::micros_of("seen_at") + ", " + detail::micros_of("built_at") + ", " +
+    detail::micros_of("switch_started_at") + ", " + detail::micros_of("live_at") + ", " +
+    detail::micros_of("ended_at");
 
 Rollout read_rollout(const pqxx::row& row) {
   Rollout r;
@@ -79,9 +78,9 @@ RolloutHost read_host(const pqxx::row& row) {
 
 template <typename Tx>
 std::optional<Rollout> load(Tx& tx, const std::string& deployment, const std::string& entry) {
-  const auto rows = tx.exec_params("SELECT " + rollout_columns +
-                                       " FROM rollouts WHERE deployment = $1 AND entry_name = $2",
-                                   deployment, entry);
+  const auto rows = tx.exec_params(
+      "SELECT " + rollout_columns + " FROM rollouts WHERE deployment = $1 AND entry_name = $2",
+      deployment, entry);
   if (rows.empty()) return std::nullopt;
   Rollout rollout = read_rollout(rows[0]);
   const auto hosts = tx.exec_params(
@@ -192,14 +191,15 @@ RolloutStep Rollouts::step(const std::string& deployment, const std::string& ent
         "UPDATE rollout_hosts SET seen_at = now()"
         " WHERE deployment = $1 AND entry_name = $2 AND host = $3",
         deployment, entry, host);
-    const auto now = detail::to_time(tx.exec1("SELECT " + detail::micros_of("now()"))[0]
-                                         .as<std::int64_t>());
+    const auto now =
+        detail::to_time(tx.exec1("SELECT " + detail::micros_of("now()"))[0].as<std::int64_t>());
     RolloutStep result;
     result.rollout = load_existing(tx, deployment, entry);
     Rollout& rollout = result.rollout;
     const RolloutHost* own = rollout.row(host);
     const auto end_own = [&](RolloutHostState state) {
-      if (own == nullptr || !in(own->state, {RolloutHostState::built, RolloutHostState::building})) {
+      if (own == nullptr ||
+          !in(own->state, {RolloutHostState::built, RolloutHostState::building})) {
         return;
       }
       set_host(tx, deployment, entry, host, to_string(state), ", ended_at = now()");
@@ -272,8 +272,7 @@ RolloutStep Rollouts::step(const std::string& deployment, const std::string& ent
       tx.commit();
       return result;
     }
-    const auto free = static_cast<std::size_t>(std::max(0, rollout.max_parallel)) >
-                              switching.size()
+    const auto free = static_cast<std::size_t>(std::max(0, rollout.max_parallel)) > switching.size()
                           ? static_cast<std::size_t>(rollout.max_parallel) - switching.size()
                           : 0;
     // Built hosts switch in the order of `hosts`: this one when it is among the first `free`.
@@ -330,8 +329,7 @@ Rollout Rollouts::fail(const std::string& deployment, const std::string& entry,
 }
 
 void Rollouts::end_host(const std::string& deployment, const std::string& entry,
-                        const std::string& host, RolloutHostState state,
-                        const std::string& error) {
+                        const std::string& host, RolloutHostState state, const std::string& error) {
   session_->run("rollout_end_host", [&](pqxx::connection& conn) {
     pqxx::work tx{conn};
     lock_deployment(tx, deployment);

@@ -153,8 +153,8 @@ class Rollouts {
 
   /// See RolloutAction. Also marks late hosts skipped (rule.skip) and the rollout succeeded once
   /// every host is live or skipped.
-  RolloutStep step(const std::string& deployment, const std::string& entry,
-                   const std::string& host, const HostDownRule& rule);
+  RolloutStep step(const std::string& deployment, const std::string& entry, const std::string& host,
+                   const HostDownRule& rule);
 
   /// `host` passed its health check. Returns the rollout.
   Rollout live(const std::string& deployment, const std::string& entry, const std::string& host);

@@ -12,14 +12,15 @@
 
 namespace hosts_test {
 
-Fleet::Fleet(std::vector<std::string> hosts, std::uint32_t rescan_s, std::string url)
+Fleet::Fleet(std::vector<std::string> hosts, std::uint32_t rescan_s, std::string url,
+             const nlohmann::json& site)
     : root_("hosts"), url_(std::move(url)) {
   if (url_.empty()) {
     database_ = std::make_unique<test::Database>();
     url_ = database_->url();
   }
   ledger::migrate(url_);
-  const nlohmann::json config = {
+  nlohmann::json config = {
       {"instance", "hosts-test"},
       {"state_dir", (root_.path() / "var" / "${DEPLOY_HOST}").string()},
       {"allow_root", true},
@@ -33,12 +34,17 @@ Fleet::Fleet(std::vector<std::string> hosts, std::uint32_t rescan_s, std::string
           {"hosts", hosts},
           {"steps", nlohmann::json::array()}}}}},
   };
+  for (const auto& [key, value] : site.items()) config["deployments"]["site"][key] = value;
   config_ = root_.path() / "deployer.json";
   test::write_file(config_, config.dump(2));
 }
 
 queue_layout::Layout Fleet::layout(const std::string& host) const {
   return queue_layout::Layout(root_.path() / "var" / host);
+}
+
+std::filesystem::path Fleet::site_path(const std::string& host) const {
+  return root_.path() / "srv" / host / "site";
 }
 
 long long Fleet::count(const std::string& sql) const {
@@ -56,7 +62,7 @@ std::vector<std::string> Host::queued() const {
 std::map<std::string, std::string> Host::env() const {
   // No GitHub token: nothing is queued for GitHub. DEPLOY_HOST says another host on purpose:
   // --host must win over it.
-  return {{"DATABASE_URL", fleet_.url()},
+  return {{"DATABASE_URL", database_url_.empty() ? fleet_.url() : database_url_},
           {"WEBHOOK_SECRET", kSecret},
           {"GITHUB_TOKEN", ""},
           {"DEPLOY_HOST", "not-this-one"}};
@@ -105,9 +111,32 @@ void Host::kill9_router() {
   router_->kill();
 }
 
+void Host::start_deployer() {
+  deployer_.reset();
+  auto args = argv("deployer");
+  args.insert(args.end(), {"--deployment", "site"});
+  deployer_.emplace(args, env(), fleet_.root() / (name_ + "-deployer.log"));
+}
+
+int Host::stop_deployer() {
+  deployer_->signal(SIGTERM);
+  const auto status = deployer_->wait(30s);
+  return status ? *status : -1;
+}
+
+void Host::kill9_deployer() {
+  deployer_->kill();
+}
+
+void Host::kill9_all() {
+  for (auto* child : {&receiver_, &router_, &deployer_}) {
+    if (*child) (*child)->kill();
+  }
+}
+
 std::string Host::log() const {
   std::string out;
-  for (const char* program : {"receiver", "router"}) {
+  for (const char* program : {"receiver", "router", "deployer"}) {
     const auto file = fleet_.root() / (name_ + "-" + program + ".log");
     std::error_code ec;
     if (std::filesystem::exists(file, ec)) out += test::read_file(file);

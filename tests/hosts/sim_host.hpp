@@ -30,13 +30,17 @@ class Fleet {
  public:
   /// Deployment "site" of example/app@main on `hosts`; `rescan_s` is the router's poll period.
   /// `url`: empty for a fresh database in the fixture cluster, else that database (migrated here).
-  explicit Fleet(std::vector<std::string> hosts, std::uint32_t rescan_s = 2, std::string url = "");
+  /// `site`: keys added to (or replacing those of) the deployment, e.g. releases and steps.
+  explicit Fleet(std::vector<std::string> hosts, std::uint32_t rescan_s = 2, std::string url = "",
+                 const nlohmann::json& site = nlohmann::json::object());
 
   const std::filesystem::path& root() const { return root_.path(); }
   const std::filesystem::path& config() const { return config_; }
   const std::string& url() const { return url_; }
   /// The layout of `host`'s state folder (root/var/<host>).
   queue_layout::Layout layout(const std::string& host) const;
+  /// The deployment's path on `host` (root/srv/<host>/site).
+  std::filesystem::path site_path(const std::string& host) const;
 
   /// One number from the ledger (SELECT count(*) ...).
   long long count(const std::string& sql) const;
@@ -48,10 +52,13 @@ class Fleet {
   std::filesystem::path config_;
 };
 
-/// One simulated host: its receiver and router, each optional.
+/// One simulated host: its receiver, router and deployer of "site", each optional.
 class Host {
  public:
   Host(const Fleet& fleet, std::string name);
+  /// The database its programs use from the next start on (a relay in front of the fleet's, to
+  /// cut it off); the fleet's by default.
+  void use_database(std::string url) { database_url_ = std::move(url); }
 
   const std::string& name() const { return name_; }
   queue_layout::Layout layout() const { return fleet_.layout(name_); }
@@ -65,6 +72,12 @@ class Host {
   /// SIGTERM and wait: the exit status.
   int stop_router();
   void kill9_router();
+  void start_deployer();
+  /// SIGTERM and wait: the exit status.
+  int stop_deployer();
+  void kill9_deployer();
+  /// kill -9 of every program of the host, as when the machine dies.
+  void kill9_all();
   /// Everything this host's programs wrote.
   std::string log() const;
   int count_log(const std::string& needle) const;
@@ -77,6 +90,8 @@ class Host {
   std::string name_;
   std::optional<test::Child> receiver_;
   std::optional<test::Child> router_;
+  std::optional<test::Child> deployer_;
+  std::string database_url_;
   unsigned short port_ = 0;
 };
 
