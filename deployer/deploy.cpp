@@ -472,10 +472,10 @@ boost::asio::awaitable<void> succeed(Context& context, RunState& state) {
   });
   context.status(push.after, StatusState::success,
                  "Deployed to " + deployment.name + " in " + elapsed, state.name);
+  std::string done = state.is_rollback() ? "Rolled back to " + short_sha(push.after) : "Deployed";
+  if (state.rollout) done += " on " + std::to_string(deployment.hosts.size()) + " hosts";
   github_status(context, state.name, push, common::DeploymentState::success,
-                state.is_rollback() ? "Rolled back to " + short_sha(push.after) + " in " + elapsed
-                                    : "Deployed in " + elapsed,
-                state.run);
+                done + " in " + elapsed, state.run);
   if (state.is_rollback()) {
     // The deploy this rollback replaced is not what the environment runs any more.
     if (auto replaced = co_await live_before(context, state.run)) {

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "common/ledger/rollouts.hpp"
+#include "deployer/github_deploy.hpp"
 #include "deployer/retry.hpp"
 
 namespace deployer {
@@ -51,12 +52,35 @@ std::string failure_text(const ledger::Rollout& rollout) {
          rollout.reason + ")";
 }
 
+// Where each host is: "web1 live, web2 switching, web3 built" (hosts not joined: "waiting").
+std::string progress(const ledger::Rollout& rollout) {
+  std::string out;
+  for (const auto& host : rollout.hosts) {
+    const auto* row = rollout.row(host);
+    out += (out.empty() ? "" : ", ") + host + " " +
+           (row == nullptr ? std::string("waiting") : std::string(ledger::to_string(row->state)));
+  }
+  return out;
+}
+
+// The host that speaks for the deployment tells GitHub where the rollout stands, once per change.
+void report_progress(const Context& context, RunState& state, const ledger::Rollout& rollout,
+                     std::string& last) {
+  if (!context.reports) return;
+  const std::string text = "Rolling out " + short_sha(rollout.sha) + ": " + progress(rollout);
+  if (text == last) return;
+  last = text;
+  github_status(context, state.name, state.push(), common::DeploymentState::in_progress, text,
+                state.run);
+}
+
 // Waits polling step() until it says something other than "wait". Logs once per change of the
 // hosts waited for, and once when a host is late under on_host_down "wait".
 boost::asio::awaitable<ledger::RolloutStep> poll(Context& context, RunState& state,
                                                  const char* waiting_what, bool supersede) {
   const auto rule = down_rule(context);
   std::vector<std::string> last_waiting;
+  std::string last_progress;
   bool told_late = false;
   const auto started = std::chrono::steady_clock::now();
   for (;;) {
@@ -70,6 +94,7 @@ boost::asio::awaitable<ledger::RolloutStep> poll(Context& context, RunState& sta
                       " s: the rollout goes on without it (on_host_down: skip)");
     }
     if (step.action != ledger::RolloutAction::wait) co_return step;
+    report_progress(context, state, step.rollout, last_progress);
     if (step.waiting_for != last_waiting) {
       last_waiting = step.waiting_for;
       state.log->note(std::string("rollout: ") + waiting_what + " (waiting for " +
@@ -88,8 +113,8 @@ boost::asio::awaitable<ledger::RolloutStep> poll(Context& context, RunState& sta
     // hosts not yet switched go on to the newer one instead.
     if (supersede) {
       if (auto newer = newer_entry(context)) {
-        const std::string reason = "superseded by the newer entry " + *newer + " on " +
-                                   host_of(context);
+        const std::string reason =
+            "superseded by the newer entry " + *newer + " on " + host_of(context);
         auto rollout = co_await with_ledger(context, "rollout_supersede", [&] {
           return context.rollouts->supersede(plan_of(context, state.name, state.push().after),
                                              host_of(context), reason);
@@ -108,8 +133,7 @@ boost::asio::awaitable<ledger::RolloutStep> poll(Context& context, RunState& sta
 
 }  // namespace
 
-boost::asio::awaitable<std::optional<std::string>> join_rollout(Context& context,
-                                                                RunState& state) {
+boost::asio::awaitable<std::optional<std::string>> join_rollout(Context& context, RunState& state) {
   if (context.rollouts == nullptr || !state.layout) co_return std::nullopt;
   const auto rollout = co_await with_ledger(context, "rollout_join", [&] {
     return context.rollouts->join(plan_of(context, state.name, state.push().after),

@@ -19,8 +19,10 @@
 // A host that takes longer than rollout.host_timeout_s to build, or to switch and pass its
 // health check, counts as down: the others go on without it when on_host_down is "skip" (it
 // deploys on its own when it returns), and keep waiting otherwise. Waiting polls the ledger
-// every 250 ms; each poll is also the host's sign of life. Not used in place (nothing to switch)
-// nor on one host.
+// every 250 ms; each poll is also the host's sign of life. The host that speaks for the deployment
+// (common::reports_for) posts each change of where the hosts stand to its GitHub deployment as an
+// in_progress status ("Rolling out 1a2b3c4: web1 live, web2 switching, web3 built"). Not used in
+// place (nothing to switch) nor on one host.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -36,8 +38,7 @@ namespace deployer {
 /// See the file comment. Sets state.rollout when the run is coordinated. Returns why the entry
 /// is not to be deployed when the rollout was superseded. Throws DeployFailure("rollout", ...)
 /// when the rollout already failed.
-boost::asio::awaitable<std::optional<std::string>> join_rollout(Context& context,
-                                                                RunState& state);
+boost::asio::awaitable<std::optional<std::string>> join_rollout(Context& context, RunState& state);
 
 /// See the file comment. Returns why the entry is not to be deployed when the rollout was
 /// superseded (the release built is then not switched to). Throws DeployFailure("rollout", ...)

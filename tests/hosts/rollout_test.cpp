@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "common/ledger/rollouts.hpp"
+#include "tests/deployer/github_api.hpp"
 #include "tests/hosts/sim_host.hpp"
 #include "tests/support/git.hpp"
 #include "tests/support/http.hpp"
@@ -57,7 +58,8 @@ struct Options {
   int max_parallel = 1;
   int host_timeout_s = 120;
   std::string on_host_down = "wait";
-  double build_s = 0;  // every build sleeps this long
+  double build_s = 0;                             // every build sleeps this long
+  nlohmann::json top = nlohmann::json::object();  // top-level keys of the configuration
 };
 
 // Three hosts of one release-mode deployment "site" and their apps.
@@ -67,7 +69,7 @@ class Rollout {
       : origin_dir_("origin"),
         origin_(origin_dir_.path()),
         ports_{test::free_port(), test::free_port(), test::free_port()},
-        fleet_(kHosts, 2, "", site(options)) {
+        fleet_(kHosts, 2, "", site(options), options.top) {
     for (const auto& name : kHosts) hosts_.push_back(std::make_unique<Host>(fleet_, name));
   }
   ~Rollout() {
@@ -261,8 +263,9 @@ TEST_CASE("rollout: a push deploys to three hosts, one switching at a time, afte
   CHECK(site.fleet().count("SELECT count(*) FROM runs WHERE deployment = 'site'") == 0);
 }
 
-TEST_CASE("rollout: the second host fails its health check: the first rolls back, the third "
-          "never switches") {
+TEST_CASE(
+    "rollout: the second host fails its health check: the first rolls back, the third "
+    "never switches") {
   Rollout site;
   site.start();
   const auto v1 = site.commit("v1");
@@ -302,8 +305,9 @@ TEST_CASE("rollout: a build failing on one host ends the rollout before any host
   CHECK(site.all_answer("v1 " + v1));
 }
 
-TEST_CASE("rollout: kill -9 of one host's router and deployer while it builds, and of the whole "
-          "of another while the first switches: both return and the rollout completes") {
+TEST_CASE(
+    "rollout: kill -9 of one host's router and deployer while it builds, and of the whole "
+    "of another while the first switches: both return and the rollout completes") {
   Options options;
   options.build_s = 2;
   Rollout site(options);
@@ -352,8 +356,9 @@ TEST_CASE("rollout: kill -9 of one host's router and deployer while it builds, a
   }
 }
 
-TEST_CASE("rollout: a host that is down is skipped after host_timeout_s with on_host_down skip, "
-          "and catches up on its own when it returns") {
+TEST_CASE(
+    "rollout: a host that is down is skipped after host_timeout_s with on_host_down skip, "
+    "and catches up on its own when it returns") {
   Options options;
   options.host_timeout_s = 3;
   options.on_host_down = "skip";
@@ -371,8 +376,9 @@ TEST_CASE("rollout: a host that is down is skipped after host_timeout_s with on_
   CHECK(test::eventually([&] { return site.answer(2) == "v1 " + v1; }, 60s));
 }
 
-TEST_CASE("rollout: hosts waiting for a host that is down (on_host_down wait) move on to a newer "
-          "push, which reaches every host once it returns") {
+TEST_CASE(
+    "rollout: hosts waiting for a host that is down (on_host_down wait) move on to a newer "
+    "push, which reaches every host once it returns") {
   Rollout site;
   site.start({0, 1});  // web3's deployer is down
   const auto v1 = site.commit("v1");
@@ -402,4 +408,51 @@ TEST_CASE("rollout: hosts waiting for a host that is down (on_host_down wait) mo
   CHECK(site.fleet().count("SELECT count(*) FROM queue_items WHERE deployment = 'site@web3'"
                            " AND sha = '" +
                            v1 + "' AND state = 'superseded'") == 1);
+}
+
+TEST_CASE("rollout: GitHub sees one deployment per push, its statuses describing the rollout") {
+  const std::string token = "ghp_rollout_test_token";
+  test::deployer::GitHubApi api(test::free_port(), token);
+  api.start();
+  Options options;
+  options.top = {{"github",
+                  {{"api_url", api.url()},
+                   {"token", {{"env", "GITHUB_TOKEN"}}},
+                   {"deployments", true},
+                   {"commit_statuses", true}}}};
+  Rollout site(options);
+  for (std::size_t i = 0; i < kHosts.size(); ++i) site.host(i).set_env("GITHUB_TOKEN", token);
+  site.start();
+  const auto v1 = site.commit("v1");
+  site.push(v1);
+  REQUIRE(site.finished(v1).state == ledger::RolloutState::succeeded);
+  // The first host speaks for the deployment: one GitHub deployment, ending in success.
+  const auto ended = [&] {
+    const auto id = api.deployment_for(v1);
+    const auto states = api.states(id);
+    return id != 0 && !states.empty() && states.back() == "success";
+  };
+  INFO(site.logs());
+  REQUIRE(test::eventually(ended, 30s));
+  std::this_thread::sleep_for(1s);  // anything another host might (wrongly) post arrives too
+  int created = 0;
+  for (const auto& deployment : api.deployments()) created += deployment["ref"] == v1 ? 1 : 0;
+  CHECK(created == 1);
+  const auto statuses = api.statuses(api.deployment_for(v1));
+  std::vector<std::string> descriptions;
+  for (const auto& status : statuses) descriptions.push_back(status.value("description", ""));
+  INFO("descriptions: " << nlohmann::json(descriptions).dump());
+  // Where the rollout stood, as it went: at least one status names every host and its state.
+  const bool described = std::any_of(descriptions.begin(), descriptions.end(), [&](auto& d) {
+    return d.starts_with("Rolling out " + v1.substr(0, 7) + ": web1 ") &&
+           d.find(", web2 ") != std::string::npos && d.find(", web3 ") != std::string::npos;
+  });
+  CHECK(described);
+  CHECK(descriptions.back().starts_with("Deployed on 3 hosts in "));
+  // One commit status per state, not one per host.
+  int successes = 0;
+  for (const auto& status : api.commit_statuses()) {
+    if (status["sha"] == v1 && status["state"] == "success") ++successes;
+  }
+  CHECK(successes == 1);
 }

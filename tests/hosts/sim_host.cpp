@@ -13,7 +13,7 @@
 namespace hosts_test {
 
 Fleet::Fleet(std::vector<std::string> hosts, std::uint32_t rescan_s, std::string url,
-             const nlohmann::json& site)
+             const nlohmann::json& site, const nlohmann::json& top)
     : root_("hosts"), url_(std::move(url)) {
   if (url_.empty()) {
     database_ = std::make_unique<test::Database>();
@@ -35,6 +35,7 @@ Fleet::Fleet(std::vector<std::string> hosts, std::uint32_t rescan_s, std::string
           {"steps", nlohmann::json::array()}}}}},
   };
   for (const auto& [key, value] : site.items()) config["deployments"]["site"][key] = value;
+  for (const auto& [key, value] : top.items()) config[key] = value;
   config_ = root_.path() / "deployer.json";
   test::write_file(config_, config.dump(2));
 }
@@ -62,10 +63,13 @@ std::vector<std::string> Host::queued() const {
 std::map<std::string, std::string> Host::env() const {
   // No GitHub token: nothing is queued for GitHub. DEPLOY_HOST says another host on purpose:
   // --host must win over it.
-  return {{"DATABASE_URL", database_url_.empty() ? fleet_.url() : database_url_},
-          {"WEBHOOK_SECRET", kSecret},
-          {"GITHUB_TOKEN", ""},
-          {"DEPLOY_HOST", "not-this-one"}};
+  std::map<std::string, std::string> env = {
+      {"DATABASE_URL", database_url_.empty() ? fleet_.url() : database_url_},
+      {"WEBHOOK_SECRET", kSecret},
+      {"GITHUB_TOKEN", ""},
+      {"DEPLOY_HOST", "not-this-one"}};
+  for (const auto& [name, value] : env_) env[name] = value;
+  return env;
 }
 
 std::vector<std::string> Host::argv(const std::string& program) const {

@@ -30,9 +30,11 @@ class Fleet {
  public:
   /// Deployment "site" of example/app@main on `hosts`; `rescan_s` is the router's poll period.
   /// `url`: empty for a fresh database in the fixture cluster, else that database (migrated here).
-  /// `site`: keys added to (or replacing those of) the deployment, e.g. releases and steps.
+  /// `site`: keys added to (or replacing those of) the deployment, e.g. releases and steps;
+  /// `top`: top-level keys likewise (e.g. github).
   explicit Fleet(std::vector<std::string> hosts, std::uint32_t rescan_s = 2, std::string url = "",
-                 const nlohmann::json& site = nlohmann::json::object());
+                 const nlohmann::json& site = nlohmann::json::object(),
+                 const nlohmann::json& top = nlohmann::json::object());
 
   const std::filesystem::path& root() const { return root_.path(); }
   const std::filesystem::path& config() const { return config_; }
@@ -59,6 +61,8 @@ class Host {
   /// The database its programs use from the next start on (a relay in front of the fleet's, to
   /// cut it off); the fleet's by default.
   void use_database(std::string url) { database_url_ = std::move(url); }
+  /// An environment variable of its programs from the next start on (it wins over the default).
+  void set_env(const std::string& name, std::string value) { env_[name] = std::move(value); }
 
   const std::string& name() const { return name_; }
   queue_layout::Layout layout() const { return fleet_.layout(name_); }
@@ -92,6 +96,7 @@ class Host {
   std::optional<test::Child> router_;
   std::optional<test::Child> deployer_;
   std::string database_url_;
+  std::map<std::string, std::string> env_;
   unsigned short port_ = 0;
 };
 
