@@ -122,7 +122,7 @@ std::string render_metrics(const MetricsSnapshot& snapshot) {
       // Every outcome of every deployment, zeros included, so rate() sees the first failure.
       for (const char* outcome : {"succeeded", "failed", "superseded", "stale", "interrupted"}) {
         double n = 0;
-        if (const auto it = stats.outcomes.find(d.name); it != stats.outcomes.end()) {
+        if (const auto it = stats.outcomes.find(d.ledger_name); it != stats.outcomes.end()) {
           if (const auto o = it->second.find(outcome); o != it->second.end()) {
             n = static_cast<double>(o->second);
           }
@@ -131,15 +131,15 @@ std::string render_metrics(const MetricsSnapshot& snapshot) {
       }
       auto& histogram = durations.Add({{"deployment", d.name}},
                                       Histogram::BucketBoundaries(ledger::duration_buckets()));
-      if (const auto it = stats.durations.find(d.name); it != stats.durations.end()) {
+      if (const auto it = stats.durations.find(d.ledger_name); it != stats.durations.end()) {
         std::vector<double> increments(it->second.counts.begin(), it->second.counts.end());
         histogram.ObserveMultiple(increments, it->second.sum_seconds);
       }
-      if (const auto it = stats.last_success.find(d.name); it != stats.last_success.end()) {
+      if (const auto it = stats.last_success.find(d.ledger_name); it != stats.last_success.end()) {
         last_success.Add({{"deployment", d.name}}).Set(seconds_since_epoch(it->second));
       }
       double rolled_back = 0;
-      if (const auto it = stats.rollbacks.find(d.name); it != stats.rollbacks.end()) {
+      if (const auto it = stats.rollbacks.find(d.ledger_name); it != stats.rollbacks.end()) {
         rolled_back = static_cast<double>(it->second);
       }
       rollbacks.Add({{"deployment", d.name}}).Increment(rolled_back);

@@ -2,6 +2,7 @@
 // goes through escape().
 #include "dashboard/pages.hpp"
 
+#include "common/hosts.hpp"
 #include "common/ledger/types.hpp"
 
 namespace dashboard {
@@ -103,6 +104,56 @@ std::string releases_table(const DeploymentView& view, const Viewer& viewer) {
   return out;
 }
 
+std::string host_state_span(const ledger::Rollout* rollout, const std::string& host) {
+  if (!rollout) return "-";
+  const auto* row = rollout->row(host);
+  const std::string state = row ? std::string(ledger::to_string(row->state)) : "waiting";
+  std::string out = "<span class=\"" + state + "\">" + escape(state) + "</span>";
+  if (row && !row->error.empty())
+    out += "<br><span class=\"note\">" + escape(row->error) + "</span>";
+  return out;
+}
+
+// A deployment on several hosts: one row per host (from the ledger: each host's own records),
+// with its part in the newest rollout.
+std::string hosts_table(const deployctl::DeploymentStatus& d, bool reachable,
+                        const std::map<std::string, std::string>& messages, Time now) {
+  if (d.hosts.empty()) return "";
+  std::string out =
+      "<div class=\"scroll\"><table class=\"hosts\" aria-label=\"hosts of " + escape(d.name) +
+      "\"><thead><tr><th>Host</th><th>Live</th><th>Last run</th><th>Rollout</th></tr></thead>"
+      "<tbody>";
+  const ledger::Rollout* rollout = d.rollout ? &*d.rollout : nullptr;
+  for (const auto& host : d.hosts) {
+    out += "<tr><td>" + escape(host.name) +
+           (host.this_host ? " <span class=\"note\">(this host)</span>" : std::string()) +
+           "</td><td>";
+    if (!reachable) {
+      out += "unknown";
+    } else if (host.last_success) {
+      out += commit_cell(host.last_success->sha, message_for(messages, host.last_success->sha));
+      if (host.live_release) out += "<br><code>" + escape(*host.live_release) + "</code>";
+    } else {
+      out += "nothing deployed yet";
+    }
+    out += "</td><td>";
+    if (host.last_run) {
+      const auto& run = *host.last_run;
+      out += outcome_span(run) + " " +
+             run_link(run, ago(run.finished_at.value_or(run.started_at), now));
+      if (!run.error.empty()) out += "<br><span class=\"note\">" + escape(run.error) + "</span>";
+    } else {
+      out += reachable ? "none" : "unknown";
+    }
+    out += "</td><td>" + host_state_span(rollout, host.name) + "</td></tr>";
+  }
+  out += "</tbody></table></div>";
+  if (rollout) {
+    out += "<p class=\"rollout\">" + escape(deployctl::rollout_line(*rollout)) + "</p>";
+  }
+  return out;
+}
+
 std::string deployment_card(const deployctl::DeploymentStatus& d, const Overview& overview,
                             Time now) {
   std::string out = "<section class=\"card\" aria-label=\"" + escape(d.name) + "\"><h2>" +
@@ -151,6 +202,7 @@ std::string deployment_card(const deployctl::DeploymentStatus& d, const Overview
     out += "idle";
   }
   out += "</dd></dl>";
+  out += hosts_table(d, overview.report.database_reachable, overview.messages, now);
   if (d.active) {
     const auto it = overview.running_logs.find(d.name);
     if (it != overview.running_logs.end()) {
@@ -159,6 +211,33 @@ std::string deployment_card(const deployctl::DeploymentStatus& d, const Overview
     }
   }
   return out + "</section>";
+}
+
+// The newest rollouts of a deployment on several hosts, newest first.
+std::string rollouts_table(const DeploymentView& view, Time now) {
+  if (view.rollouts.empty()) return "<p class=\"note\">No rollout recorded.</p>";
+  std::string out =
+      "<div class=\"scroll\"><table id=\"rollouts-table\"><thead><tr><th>Started</th>"
+      "<th>Commit</th><th>Outcome</th><th>Hosts</th></tr></thead><tbody>";
+  for (const auto& rollout : view.rollouts) {
+    const std::string state(ledger::to_string(rollout.state));
+    out += "<tr><td>" + escape(when(rollout.created_at)) + " <span class=\"note\">(" +
+           escape(ago(rollout.created_at, now)) + ")</span></td><td>" +
+           commit_cell(rollout.sha, message_for(view.messages, rollout.sha)) +
+           "</td><td><span class=\"" + state + "\">" + escape(state) + "</span>";
+    if (rollout.failed_host) out += " on " + escape(*rollout.failed_host);
+    if (!rollout.reason.empty()) {
+      out += "<br><span class=\"note\">" + escape(rollout.reason) + "</span>";
+    }
+    out += "</td><td>";
+    bool first = true;
+    for (const auto& host : rollout.hosts) {
+      out += (first ? "" : "<br>") + escape(host) + " " + host_state_span(&rollout, host);
+      first = false;
+    }
+    out += "</td></tr>";
+  }
+  return out + "</tbody></table></div>";
 }
 
 }  // namespace
@@ -196,6 +275,11 @@ std::string deployment_page(const DeploymentView& view, const Viewer& viewer, Ti
                                : std::string("idle")) +
                      "</p>";
   body += ledger_note(view.ledger_reachable, view.ledger_note);
+  if (!d.hosts.empty()) {
+    body += "<h2 id=\"hosts\">Hosts</h2>" +
+            hosts_table(d, view.ledger_reachable, view.messages, now) +
+            "<h2 id=\"rollouts\">Rollouts</h2>" + rollouts_table(view, now);
+  }
   body += "<h2>History</h2>";
   if (view.runs.empty()) {
     body += "<p class=\"note\">No runs recorded.</p>";
@@ -253,8 +337,13 @@ std::string deployment_page(const DeploymentView& view, const Viewer& viewer, Ti
 
 std::string run_page(const RunView& view, const Viewer& viewer, Time now) {
   const auto& run = view.run;
+  // A run of a deployment on several hosts is recorded under "<deployment>@<host>".
+  const std::string deployment(common::deployment_of_ledger_name(run.deployment));
   std::string body =
-      "<h1>Run #" + std::to_string(run.id) + " of " + deployment_link(run.deployment) + "</h1><dl>";
+      "<h1>Run #" + std::to_string(run.id) + " of " + deployment_link(deployment) + "</h1><dl>";
+  if (deployment != run.deployment) {
+    body += "<dt>Host</dt><dd>" + escape(run.deployment.substr(deployment.size() + 1)) + "</dd>";
+  }
   body += "<dt>Outcome</dt><dd id=\"follow-status\" class=\"" + outcome_of(run) + "\">" +
           escape(outcome_of(run)) + "</dd>";
   if (!run.error.empty()) body += "<dt>Error</dt><dd>" + escape(run.error) + "</dd>";
@@ -271,7 +360,7 @@ std::string run_page(const RunView& view, const Viewer& viewer, Time now) {
   body += "</dl>";
   if (viewer.can_act && run.outcome == ledger::RunOutcome::succeeded) {
     body += "<p>" +
-            action_form("/deployments/" + run.deployment + "/deploy", "Deploy this commit again",
+            action_form("/deployments/" + deployment + "/deploy", "Deploy this commit again",
                         viewer, {{"sha", run.sha}, {"ref", run.ref}}) +
             "</p>";
   }

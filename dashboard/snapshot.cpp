@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "common/entry.hpp"
+#include "common/hosts.hpp"
 #include "common/json_parse.hpp"
 #include "common/ledger/ledger.hpp"
 #include "common/secrets.hpp"
@@ -175,8 +176,12 @@ std::optional<ledger::Run> find_run(const common::Config& config, ledger::RunId 
   return thread_ledger(config).run(id);
 }
 
+// A run of a deployment on several hosts is recorded under its host's ledger name; its log is
+// in the deployment's own folder (on the host that ran it: another host's run has no log here).
 fs::path log_file(const common::Config& config, const ledger::Run& run) {
-  return queue_layout::Layout(config.state_dir).logs(run.deployment) / (run.entry_name + ".log");
+  return queue_layout::Layout(config.state_dir)
+             .logs(std::string(common::deployment_of_ledger_name(run.deployment))) /
+         (run.entry_name + ".log");
 }
 
 }  // namespace
@@ -234,9 +239,13 @@ std::optional<DeploymentView> Snapshots::deployment(const std::string& name,
   view.failed = failed_entries(config_, view.status);
   view.page = page;
   try {
-    auto runs = thread_ledger(config_).runs_page(name, page * view.page_size, view.page_size);
+    auto runs = thread_ledger(config_).runs_page(view.status.ledger_name, page * view.page_size,
+                                                 view.page_size);
     view.runs = std::move(runs.runs);
     view.total_runs = runs.total;
+    if (!view.status.hosts.empty()) {
+      view.rollouts = ledger::Rollouts(common::database_url(config_)).recent(name, 10);
+    }
     view.ledger_reachable = true;
   } catch (const std::exception& e) {
     view.ledger_note = e.what();
@@ -258,7 +267,9 @@ std::optional<RunView> Snapshots::run(ledger::RunId id) const {
   if (!run) return std::nullopt;
   RunView view;
   view.run = std::move(*run);
-  view.message = message_of(config_, view.run.deployment, view.run.entry_name);
+  view.message =
+      message_of(config_, std::string(common::deployment_of_ledger_name(view.run.deployment)),
+                 view.run.entry_name);
   const auto file = log_file(config_, view.run);
   std::string text;
   std::uint64_t size = 0;

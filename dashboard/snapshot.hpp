@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/config.hpp"
+#include "common/ledger/rollouts.hpp"
 #include "common/ledger/types.hpp"
 #include "deployctl/kept_releases.hpp"
 #include "deployctl/status_report.hpp"
@@ -54,7 +55,9 @@ struct DeploymentView {
   deployctl::DeploymentStatus status;
   bool ledger_reachable = false;
   std::string ledger_note;
-  std::vector<ledger::Run> runs;  ///< this page, newest first
+  std::vector<ledger::Run> runs;  ///< this page, newest first (this host's ledger name)
+  /// On several hosts: the newest rollouts (up to 10), newest first.
+  std::vector<ledger::Rollout> rollouts;
   std::int64_t total_runs = 0;
   std::size_t page = 0;  ///< 0-based
   std::size_t page_size = 25;

@@ -7,8 +7,11 @@
 #include <system_error>
 
 #include "common/entry.hpp"
+#include "common/hosts.hpp"
+#include "common/ledger/fanout.hpp"
 #include "common/release_layout.hpp"
 #include "common/rollback_entry.hpp"
+#include "common/secrets.hpp"
 #include "common/validate.hpp"
 #include "deployctl/commands.hpp"
 #include "queue-layout/layout.hpp"
@@ -45,6 +48,40 @@ std::string publish_into_queue(const common::Config& config, const common::Deplo
     if (ec == std::errc::file_exists && attempt < 5) continue;
     throw Failure("cannot publish " + name + " into " + queue.string() + ": " + ec.message());
   }
+}
+
+// A deployment on several hosts: `text` as one entry, the same name and bytes, into the queue of
+// every host of the deployment. The other hosts' copies go through the ledger's fan-out first
+// (their routers publish them, docs/hosts.md "Fan-out"), then this host's queue: a ledger that
+// cannot be reached fails the command before any host has the entry, so an entry never waits
+// on this host for others that will never see it.
+std::string publish_on_every_host(const common::Config& config,
+                                  const common::Deployment& deployment, const std::string& prefix,
+                                  const std::string& text) {
+  const queue_layout::Layout layout(config.state_dir);
+  ensure_folders(layout, deployment);
+  const auto queue = layout.queue(deployment.name);
+  const std::string name =
+      queue_layout::NameClock().next(prefix + "-" + queue_layout::process_uniquifier());
+  std::vector<ledger::FanoutTarget> targets;
+  for (const auto& host : common::other_hosts(config, deployment)) {
+    targets.push_back({deployment.name, host, common::ledger_name(deployment, host)});
+  }
+  try {
+    ledger::Fanout(common::database_url(config)).send(targets, name, config.host, text);
+  } catch (const std::exception& e) {
+    const std::string what = e.what();
+    throw Failure(
+        "cannot hand " + name + " to the other hosts of " + deployment.name +
+        " through the ledger (nothing was queued anywhere): " + what.substr(0, what.find('\n')));
+  }
+  // The name has this process's uniquifier and the time in it: nobody else can have taken it,
+  // and it cannot change now that the other hosts have it.
+  if (const std::error_code ec = queue_layout::publish(queue, name, text); ec) {
+    throw Failure("handed " + name + " to the other hosts of " + deployment.name +
+                  ", but cannot publish it into " + queue.string() + ": " + ec.message());
+  }
+  return name;
 }
 
 }  // namespace
@@ -117,6 +154,11 @@ QueuedRollback enqueue_rollback(const common::Config& config, const common::Depl
     }
     wanted = to;
   }
+  if (common::on_several_hosts(deployment) && !deployment.runs_on(config.host)) {
+    // The target is found in this host's release folders and the entry starts in its queue.
+    throw Failure("deployment " + deployment.name + " does not run on this host (" + config.host +
+                  "): run deployctl rollback on one of its hosts, or with --host naming one");
+  }
   if (!deployment.releases) {
     throw Failure("deployment " + deployment.name +
                   " is not in release mode (no \"releases\"): roll back with `deployctl enqueue " +
@@ -133,9 +175,21 @@ QueuedRollback enqueue_rollback(const common::Config& config, const common::Depl
   QueuedRollback queued;
   queued.release = *target;
   queued.commit = releases.revision(*target);
-  queued.entry =
-      publish_into_queue(config, deployment, "rollback",
-                         common::write_rollback_entry(deployment.repository, wanted, user));
+  if (!common::on_several_hosts(deployment)) {
+    queued.entry =
+        publish_into_queue(config, deployment, "rollback",
+                           common::write_rollback_entry(deployment.repository, wanted, user));
+    return queued;
+  }
+  // On several hosts each host has its own release folders (their names differ), so the entry
+  // names the target's commit, which every host resolves to its own release of that commit.
+  if (!common::valid_sha(queued.commit)) {
+    throw Failure("release " + queued.release + " has no valid commit in its REVISION (" +
+                  releases.release(queued.release).string() + "/REVISION)");
+  }
+  queued.entry = publish_on_every_host(
+      config, deployment, "rollback",
+      common::write_rollback_entry(deployment.repository, queued.commit, user));
   return queued;
 }
 

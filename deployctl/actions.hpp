@@ -1,7 +1,9 @@
 // actions.hpp: the writes an operator makes into the state directory, shared by deployctl's
 // `retry`, `enqueue` and `rollback` and by the dashboard's buttons, so both write exactly the same
 // thing.
-// Neither touches the ledger: the deployer records an entry when it takes it.
+// None records queue items in the ledger: the deployer records an entry when it takes it. A
+// rollback of a deployment on several hosts hands its entry to the other hosts through the
+// ledger's fan-out (docs/hosts.md).
 #pragma once
 
 #include <functional>
@@ -38,6 +40,9 @@ struct QueuedRollback {
 /// it returns. `to` is a release name or a commit (7 to 64 hex digits, any case); empty: the
 /// release before the live one. Throws UsageError for a malformed `to`, Failure when the
 /// deployment is not in release mode, no kept release matches, or the entry cannot be written.
+/// On several hosts the entry names the target's commit and reaches every host of the deployment
+/// (the others through the ledger's fan-out, first; then this host's queue); Failure when this
+/// host is not one of them or the ledger cannot be reached (then no host has the entry).
 QueuedRollback enqueue_rollback(const common::Config& config, const common::Deployment& deployment,
                                 std::string to, const std::string& user);
 

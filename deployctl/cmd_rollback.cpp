@@ -11,11 +11,18 @@
 // the entry runs. Prints the entry's name; with --wait, follows it and exits 0 once the
 // rollback succeeded, 1 when it failed (with the reason).
 //
-// Contract: when the name is printed the entry is durable in the queue (queue_layout::publish).
+// On several hosts (docs/hosts.md) the entry names the target's commit, which each host resolves
+// to its own release (release names differ between hosts), and the same entry (one name, the same
+// bytes) reaches every host: the other hosts through the ledger's fan-out, this one directly.
+// Each host's deployer runs it as one rollout, switching the hosts the rolling way.
+//
+// Contract: when the name is printed the entry is durable in the queue (queue_layout::publish),
+// and on several hosts recorded in the ledger for the other hosts.
 // The check and the write are deployctl::enqueue_rollback (actions.hpp), shared with the
 // dashboard's rollback button.
 #include <iostream>
 
+#include "common/hosts.hpp"
 #include "deployctl/actions.hpp"
 #include "deployctl/commands.hpp"
 #include "deployctl/follow.hpp"
@@ -38,7 +45,13 @@ int run_rollback(const Context& context, const RollbackOptions& options) {
   const auto queued = enqueue_rollback(config, deployment, options.to, requesting_user());
   std::cout << queued.entry << std::endl;  // flushed: a script reading it may wait on the rest
   std::cerr << "deployctl: rollback of " << deployment.name << " to release " << queued.release
-            << " (" << queued.commit.substr(0, 12) << ") queued\n";
+            << " (" << queued.commit.substr(0, 12) << ") queued";
+  if (common::on_several_hosts(deployment)) {
+    std::string hosts;
+    for (const auto& host : deployment.hosts) hosts += (hosts.empty() ? "" : ", ") + host.name;
+    std::cerr << " on " << hosts << " (each to its own release of that commit, one host at a time)";
+  }
+  std::cerr << "\n";
   if (!options.wait) return 0;
   const auto result =
       follow_entry(config, deployment, queued.entry, std::chrono::seconds(options.timeout_s),

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/hosts.hpp"
 #include "common/ledger/ledger.hpp"
 #include "common/secrets.hpp"
 #include "deployctl/commands.hpp"
@@ -48,8 +49,8 @@ std::string failure_reason(const std::filesystem::path& dir, const std::string& 
   return out;
 }
 
-// What the ledger says about a finished entry ("succeeded", "stale: commit ... is the deployed
-// commit"); empty when the ledger cannot be asked.
+// What the ledger says about a finished entry (`deployment`: this host's ledger name) ("succeeded",
+// "stale: commit ... is the deployed commit"); empty when the ledger cannot be asked.
 std::string ledger_state(const common::Config& config, const std::string& deployment,
                          const std::string& entry, bool& succeeded) {
   ::setenv("PGCONNECT_TIMEOUT", "5", 0);
@@ -113,7 +114,8 @@ FollowResult follow_entry(const common::Config& config, const common::Deployment
       case Stage::done:
         result.stage = stage;
         result.deployed = true;
-        result.detail = ledger_state(config, deployment.name, entry, result.deployed);
+        result.detail = ledger_state(config, common::ledger_name(deployment, config.host), entry,
+                                     result.deployed);
         return result;
       case Stage::failed:
         result.stage = stage;

@@ -4,6 +4,7 @@
 #include <map>
 #include <system_error>
 
+#include "common/hosts.hpp"
 #include "common/ledger/ledger.hpp"
 #include "common/release_layout.hpp"
 #include "common/secrets.hpp"
@@ -28,7 +29,7 @@ KeptReleases kept_releases(const common::Config& config, const common::Deploymen
   try {
     ledger::Ledger ledger(common::database_url(config));
     ledger.require_schema();
-    for (const auto& row : ledger.releases(deployment.name)) {
+    for (const auto& row : ledger.releases(common::ledger_name(deployment, config.host))) {
       outcomes[row.name] = std::string(ledger::to_string(row.outcome));
     }
     kept.ledger_reachable = true;

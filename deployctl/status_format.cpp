@@ -1,5 +1,6 @@
 // status_format.cpp: the JSON and text forms of a StatusReport (see status_report.hpp and the key
 // list in docs/operations.md). Pure: no I/O.
+#include <algorithm>
 #include <sstream>
 
 #include "common/timefmt.hpp"
@@ -62,6 +63,111 @@ json active_json(const std::optional<ActiveEntry>& active, Time now) {
   };
 }
 
+json time_or_null(const std::optional<Time>& time) {
+  return time ? json(common::utc_timestamp_ms(*time)) : json(nullptr);
+}
+
+// A run with its outcome ("running" while unfinished), for a host's last run.
+json outcome_run_json(const std::optional<ledger::Run>& run) {
+  if (!run) return nullptr;
+  json out = run_json(run, true);
+  out["outcome"] = run->outcome ? std::string(ledger::to_string(*run->outcome)) : "running";
+  return out;
+}
+
+json rollout_json(const std::optional<ledger::Rollout>& rollout) {
+  if (!rollout) return nullptr;
+  json hosts = json::array();
+  for (const auto& name : rollout->hosts) {
+    const auto* row = rollout->row(name);
+    hosts.push_back({
+        {"name", name},
+        {"state", row ? json(ledger::to_string(row->state)) : json(nullptr)},
+        {"release", row && row->release ? json(*row->release) : json(nullptr)},
+        {"error", row && !row->error.empty() ? json(row->error) : json(nullptr)},
+    });
+  }
+  return {
+      {"entry", rollout->entry_name},
+      {"sha", rollout->sha},
+      {"state", ledger::to_string(rollout->state)},
+      {"reason", rollout->reason.empty() ? json(nullptr) : json(rollout->reason)},
+      {"failed_host", rollout->failed_host ? json(*rollout->failed_host) : json(nullptr)},
+      {"max_parallel", rollout->max_parallel},
+      {"created_at", common::utc_timestamp_ms(rollout->created_at)},
+      {"updated_at", common::utc_timestamp_ms(rollout->updated_at)},
+      {"finished_at", time_or_null(rollout->finished_at)},
+      {"hosts", std::move(hosts)},
+  };
+}
+
+// One host's part of the newest rollout: the rollout's outcome and this host's row.
+json host_rollout_json(const std::optional<ledger::Rollout>& rollout, const std::string& host) {
+  if (!rollout) return nullptr;
+  const auto* row = rollout->row(host);
+  return {
+      {"entry", rollout->entry_name},
+      {"sha", rollout->sha},
+      {"state", ledger::to_string(rollout->state)},
+      {"reason", rollout->reason.empty() ? json(nullptr) : json(rollout->reason)},
+      {"failed_host", rollout->failed_host ? json(*rollout->failed_host) : json(nullptr)},
+      {"host_state", row ? json(ledger::to_string(row->state)) : json(nullptr)},
+      {"release", row && row->release ? json(*row->release) : json(nullptr)},
+      {"error", row && !row->error.empty() ? json(row->error) : json(nullptr)},
+      {"joined_at", row ? json(common::utc_timestamp_ms(row->joined_at)) : json(nullptr)},
+      {"seen_at", row ? json(common::utc_timestamp_ms(row->seen_at)) : json(nullptr)},
+      {"built_at", row ? time_or_null(row->built_at) : json(nullptr)},
+      {"switch_started_at", row ? time_or_null(row->switch_started_at) : json(nullptr)},
+      {"live_at", row ? time_or_null(row->live_at) : json(nullptr)},
+      {"ended_at", row ? time_or_null(row->ended_at) : json(nullptr)},
+  };
+}
+
+json hosts_json(const DeploymentStatus& d) {
+  if (d.hosts.empty()) return nullptr;
+  json out = json::array();
+  for (const auto& host : d.hosts) {
+    out.push_back({
+        {"name", host.name},
+        {"this_host", host.this_host},
+        {"ledger_name", host.ledger_name},
+        {"live_release", host.live_release ? json(*host.live_release) : json(nullptr)},
+        {"commit", host.last_success ? json(host.last_success->sha) : json(nullptr)},
+        {"last_success", run_json(host.last_success, false)},
+        {"last_run", outcome_run_json(host.last_run)},
+        {"rollout", host_rollout_json(d.rollout, host.name)},
+    });
+  }
+  return out;
+}
+
+// "web1  live 2026...-abc (abc123456789)  last run succeeded 3m05s ago  rollout: rolled_back"
+std::string host_line(const HostStatus& host, const std::optional<ledger::Rollout>& rollout,
+                      std::size_t width, Time now) {
+  std::string line = host.name + std::string(width - host.name.size(), ' ');
+  line += host.this_host ? " * " : "   ";
+  if (host.last_success) {
+    line += "live " + (host.live_release ? *host.live_release + " " : std::string()) + "(" +
+            short_sha(host.last_success->sha) + ")";
+  } else {
+    line += "nothing deployed yet";
+  }
+  if (host.last_run) {
+    const auto& run = *host.last_run;
+    const std::string outcome =
+        run.outcome ? std::string(ledger::to_string(*run.outcome)) : std::string("running");
+    const Time when = run.finished_at.value_or(run.started_at);
+    line += "; last run " + outcome + " " + human_duration(age(when, now)) + " ago (" +
+            (run.sha.empty() ? std::string("no commit") : short_sha(run.sha)) + ")";
+  }
+  if (rollout) {
+    const auto* row = rollout->row(host.name);
+    line += "; rollout: " + (row ? std::string(ledger::to_string(row->state)) : "waiting");
+    if (row && !row->error.empty()) line += " (" + row->error + ")";
+  }
+  return line;
+}
+
 // The second line of "active:" while the entry waits (docs/operations.md).
 std::string waiting_line(const ActiveEntry& active, Time now) {
   if (active.state == "retrying" && active.next_attempt_at) {
@@ -92,6 +198,29 @@ std::string run_line(const std::optional<ledger::Run>& run, Time now, bool with_
 }
 
 }  // namespace
+
+std::string rollout_line(const ledger::Rollout& rollout) {
+  std::string line = "rollout of " + rollout.sha.substr(0, 7) + ": ";
+  line += ledger::to_string(rollout.state);
+  std::string reason = rollout.reason;
+  if (rollout.failed_host) {
+    line += " on " + *rollout.failed_host;
+    // The ledger's reason is "<host>: <error>": the host is said already.
+    if (reason.starts_with(*rollout.failed_host + ": ")) {
+      reason.erase(0, rollout.failed_host->size() + 2);
+    }
+  }
+  if (!reason.empty()) line += " (" + reason + ")";
+  line += ":";
+  bool first = true;
+  for (const auto& name : rollout.hosts) {
+    const auto* row = rollout.row(name);
+    line += (first ? " " : ", ") + name + " " +
+            (row ? std::string(ledger::to_string(row->state)) : std::string("waiting"));
+    first = false;
+  }
+  return line;
+}
 
 std::string human_duration(std::chrono::seconds duration) {
   const long long s = duration.count() < 0 ? 0 : duration.count();
@@ -124,10 +253,13 @@ json to_json(const StatusReport& report) {
          {{"count", d.failed.size()}, {"entries", d.failed}, {"strays", d.failed_strays}}},
         {"done", {{"count", d.done}}},
         {"releases", releases_json(d.releases)},
+        {"hosts", hosts_json(d)},
+        {"rollout", rollout_json(d.rollout)},
     };
   }
   return {
       {"instance", report.instance},
+      {"host", report.host},
       {"state_dir", report.state_dir},
       {"generated_at", common::utc_timestamp_ms(report.generated_at)},
       {"database",
@@ -143,7 +275,8 @@ json to_json(const StatusReport& report) {
 std::string to_text(const StatusReport& report) {
   const Time now = report.generated_at;
   std::ostringstream out;
-  out << "instance " << report.instance << ", state directory " << report.state_dir << "\n";
+  out << "instance " << report.instance << " on host " << report.host << ", state directory "
+      << report.state_dir << "\n";
   out << "inbox: " << report.inbox << " waiting for the router; rejected: " << report.rejected
       << (report.rejected ? " (see rejected/*.reason)" : "") << "\n";
   for (const auto& d : report.deployments) {
@@ -189,6 +322,18 @@ std::string to_text(const StatusReport& report) {
           << (d.releases->live ? *d.releases->live + " (" + short_sha(d.releases->commit) + ")"
                                : std::string("none live yet"))
           << ", " << d.releases->kept << " kept (deployctl releases " << d.name << ")\n";
+    }
+    if (!d.hosts.empty()) {
+      out << "  hosts:        " << d.hosts.size() << " (* this host; from the ledger)\n";
+      std::size_t width = 0;
+      for (const auto& host : d.hosts) width = std::max(width, host.name.size());
+      for (const auto& host : d.hosts) {
+        out << "    "
+            << (report.database_reachable ? host_line(host, d.rollout, width, now)
+                                          : host.name + " unknown (ledger not reachable)")
+            << "\n";
+      }
+      if (d.rollout) out << "  " << rollout_line(*d.rollout) << "\n";
     }
   }
   if (!report.database_reachable) {

@@ -5,10 +5,13 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <system_error>
 
 #include "common/entry.hpp"
+#include "common/hosts.hpp"
 #include "common/ledger/ledger.hpp"
+#include "common/ledger/rollouts.hpp"
 #include "common/release_layout.hpp"
 #include "common/secrets.hpp"
 #include "queue-layout/layout.hpp"
@@ -69,11 +72,21 @@ ActiveEntry read_active(const fs::path& dir, const std::string& name, std::size_
   return active;
 }
 
-DeploymentStatus read_folders(const queue_layout::Layout& layout,
+DeploymentStatus read_folders(const queue_layout::Layout& layout, const common::Config& config,
                               const common::Deployment& deployment, std::size_t max_bytes,
                               std::vector<std::string>& notes) {
   DeploymentStatus status;
   status.name = deployment.name;
+  status.ledger_name = common::ledger_name(deployment, config.host);
+  if (common::on_several_hosts(deployment)) {
+    for (const auto& target : deployment.hosts) {
+      HostStatus host;
+      host.name = target.name;
+      host.ledger_name = common::ledger_name(deployment, target.name);
+      host.this_host = target.name == config.host;
+      status.hosts.push_back(std::move(host));
+    }
+  }
   status.repository = deployment.repository;
   status.branch = deployment.branch;
   status.enabled = deployment.enabled;
@@ -117,6 +130,40 @@ std::string one_line(std::string text) {
   return out;
 }
 
+// The release `run` made live: the release row of that run, else (a rollback switches to an
+// existing release) the newest deployed, still kept release of its commit.
+std::optional<std::string> release_of(const std::vector<ledger::Release>& releases,
+                                      const ledger::Run& run) {
+  for (const auto& release : releases) {
+    if (release.run == run.id) return release.name;
+  }
+  for (const auto& release : releases) {  // newest first
+    if (release.sha == run.sha && release.outcome == ledger::ReleaseOutcome::deployed &&
+        !release.removed_at) {
+      return release.name;
+    }
+  }
+  return std::nullopt;
+}
+
+// Each host's part of a deployment on several hosts, and its newest rollout.
+void read_hosts(ledger::Ledger& ledger, std::unique_ptr<ledger::Rollouts>& rollouts,
+                const common::Config& config, DeploymentStatus& deployment) {
+  if (deployment.hosts.empty()) return;
+  const bool release_mode = config.deployments.at(deployment.name).releases.has_value();
+  for (auto& host : deployment.hosts) {
+    auto history = ledger.history(host.ledger_name, 1);
+    host.last_success = std::move(history.last_success);
+    if (!history.recent.empty()) host.last_run = std::move(history.recent.front());
+    if (release_mode && host.last_success) {
+      host.live_release = release_of(ledger.releases(host.ledger_name), *host.last_success);
+    }
+  }
+  if (!rollouts) rollouts = std::make_unique<ledger::Rollouts>(common::database_url(config));
+  auto recent = rollouts->recent(deployment.name, 1);
+  if (!recent.empty()) deployment.rollout = std::move(recent.front());
+}
+
 // The ledger's part. Every failure becomes the note: status is what an operator runs when
 // something is wrong, so it must still show the folders when the database is the problem.
 void read_ledger(const common::Config& config, StatusReport& report) {
@@ -125,14 +172,16 @@ void read_ledger(const common::Config& config, StatusReport& report) {
   try {
     ledger::Ledger ledger(common::database_url(config));
     ledger.require_schema();
+    std::unique_ptr<ledger::Rollouts> rollouts;  // connects only for a deployment on several hosts
     for (auto& deployment : report.deployments) {
-      auto history = ledger.history(deployment.name, 5);
+      read_hosts(ledger, rollouts, config, deployment);
+      auto history = ledger.history(deployment.ledger_name, 5);
       deployment.last_success = std::move(history.last_success);
       deployment.last_failure = std::move(history.last_failure);
       deployment.last_skipped = std::move(history.last_skipped);
       deployment.recent = std::move(history.recent);
       if (!deployment.active) continue;
-      if (const auto item = ledger.queue_item(deployment.name, deployment.active->entry)) {
+      if (const auto item = ledger.queue_item(deployment.ledger_name, deployment.active->entry)) {
         deployment.active->state = std::string(ledger::to_string(item->state));
         deployment.active->attempt = item->attempt;
         deployment.active->next_attempt_at = item->next_attempt_at;
@@ -159,6 +208,12 @@ void read_ledger(const common::Config& config, StatusReport& report) {
       deployment.last_failure.reset();
       deployment.last_skipped.reset();
       deployment.recent.clear();
+      for (auto& host : deployment.hosts) {
+        host.last_run.reset();
+        host.last_success.reset();
+        host.live_release.reset();
+      }
+      deployment.rollout.reset();
     }
   }
 }
@@ -168,6 +223,7 @@ void read_ledger(const common::Config& config, StatusReport& report) {
 StatusReport gather_status(const common::Config& config) {
   StatusReport report;
   report.instance = config.instance;
+  report.host = config.host;
   report.state_dir = config.state_dir.string();
   report.generated_at = std::chrono::system_clock::now();
   const queue_layout::Layout layout(config.state_dir);
@@ -181,7 +237,7 @@ StatusReport gather_status(const common::Config& config) {
   report.rejected = count_rejected(layout.rejected(), report.notes);
   const std::size_t max_bytes = common::max_entry_bytes(config.receiver.body_limit_bytes);
   for (const auto& [name, deployment] : config.deployments) {
-    report.deployments.push_back(read_folders(layout, deployment, max_bytes, report.notes));
+    report.deployments.push_back(read_folders(layout, config, deployment, max_bytes, report.notes));
   }
   read_ledger(config, report);
   return report;

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/config.hpp"
+#include "common/ledger/rollouts.hpp"
 #include "common/ledger/types.hpp"
 
 namespace deployctl {
@@ -48,8 +49,24 @@ struct ReleaseStatus {
   std::size_t kept = 0;             ///< complete release folders
 };
 
+/// One host of a deployment on several hosts (docs/hosts.md), from the ledger under that host's
+/// ledger name (common::ledger_name): what it runs and how its last run went. Its folders are on
+/// its own machine, so only the ledger tells.
+struct HostStatus {
+  std::string name;
+  std::string ledger_name;
+  bool this_host = false;                   ///< the host deployctl runs as (config.host)
+  std::optional<ledger::Run> last_run;      ///< its newest run, whatever its outcome
+  std::optional<ledger::Run> last_success;  ///< its sha is the host's deployed commit
+  /// The release of last_success (the releases table), when the deployment is in release mode.
+  std::optional<std::string> live_release;
+};
+
 struct DeploymentStatus {
   std::string name;
+  /// The name the ledger keeps this host's records under (common::ledger_name): every ledger
+  /// part of this struct except `hosts` and `rollout` is read under it.
+  std::string ledger_name;
   std::string repository;
   std::string branch;
   bool enabled = true;
@@ -64,10 +81,15 @@ struct DeploymentStatus {
   std::optional<ledger::Run> last_failure;
   std::optional<ledger::Run> last_skipped;  ///< a push not deployed by the path filters
   std::vector<ledger::Run> recent;  ///< the newest runs (up to 5), newest first; not in to_json
+  /// On several hosts only (empty on one): every host of the deployment, in `hosts` order.
+  std::vector<HostStatus> hosts;
+  /// On several hosts only: the newest rollout (ledger::Rollouts::recent), when there is one.
+  std::optional<ledger::Rollout> rollout;
 };
 
 struct StatusReport {
   std::string instance;
+  std::string host;  ///< the host deployctl runs as (config.host)
   std::string state_dir;
   Time generated_at{};
   bool database_reachable = false;
@@ -87,6 +109,10 @@ nlohmann::json to_json(const StatusReport& report);
 
 /// The human form, several lines per deployment, ending with the notes.
 std::string to_text(const StatusReport& report);
+
+/// "rollout of abc1234: failed on web2 (health check ...): web1 rolled_back, web2 failed, web3
+/// not_switched": one line for people (a host not joined yet shows as "waiting").
+std::string rollout_line(const ledger::Rollout& rollout);
 
 /// "42s", "3m05s", "2h07m", "3d04h": a duration for people.
 std::string human_duration(std::chrono::seconds duration);

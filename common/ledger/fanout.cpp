@@ -85,6 +85,30 @@ Routed Fanout::record_routing(const std::vector<std::string>& deployments, const
   });
 }
 
+void Fanout::send(const std::vector<FanoutTarget>& targets, const std::string& entry,
+                  const std::string& origin_host, std::string_view content) {
+  if (targets.empty()) return;
+  const pqxx::binarystring bytes(content.data(), content.size());
+  std::vector<std::string> hosts, deployments;
+  for (const auto& target : targets) {
+    hosts.push_back(target.host);
+    deployments.push_back(target.deployment);
+  }
+  session_->run("send_fanout", [&](pqxx::connection& conn) {
+    // One transaction: every target host gets the entry, or none does.
+    pqxx::work tx{conn};
+    tx.exec_params(
+        "INSERT INTO fanout_items (host, deployment, entry_name, origin_host, content)"
+        " SELECT h, d, $3, $4, $5 FROM unnest($1::text[], $2::text[]) AS t(h, d)"
+        " ON CONFLICT (host, deployment, entry_name) DO NOTHING",
+        detail::text_array(hosts), detail::text_array(deployments), entry, origin_host, bytes);
+    tx.exec_params("SELECT pg_notify($2, h) FROM (SELECT DISTINCT unnest($1::text[]) AS h) AS t",
+                   detail::text_array(hosts), std::string(fanout_channel));
+    tx.commit();
+    return 0;
+  });
+}
+
 Delivered Fanout::deliver(const std::string& host, const std::vector<std::string>& deployments,
                           std::size_t limit, const Publish& publish) {
   return session_->run("deliver_fanout", [&](pqxx::connection& conn) {

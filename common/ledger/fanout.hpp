@@ -97,6 +97,13 @@ class Fanout {
                         const std::string& ref, const std::vector<FanoutTarget>& targets,
                         const std::string& origin_host, std::string_view content);
 
+  /// One fan-out item per target with `content`, from `origin_host`, and the NOTIFY of each
+  /// target host, in one transaction, without queue items: an operator's entry (deployctl
+  /// rollback on several hosts), which each host's deployer records when it takes it. Idempotent
+  /// (an item already there is left as it is).
+  void send(const std::vector<FanoutTarget>& targets, const std::string& entry,
+            const std::string& origin_host, std::string_view content);
+
   /// `publish` returns "" when the item is durably in place (or already was), else why not.
   using Publish = std::function<std::string(const FanoutItem&)>;
 
