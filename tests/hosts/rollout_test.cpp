@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "common/ledger/rollouts.hpp"
+#include "common/rollback_entry.hpp"
 #include "tests/deployer/github_api.hpp"
 #include "tests/hosts/sim_host.hpp"
 #include "tests/support/git.hpp"
@@ -455,4 +456,44 @@ TEST_CASE("rollout: GitHub sees one deployment per push, its statuses describing
     if (status["sha"] == v1 && status["state"] == "success") ++successes;
   }
   CHECK(successes == 1);
+}
+
+TEST_CASE("rollout: a rollback entry on every host rolls them back in turn, as a push rolls out") {
+  Rollout site;
+  site.start();
+  const auto v1 = site.commit("v1");
+  site.push(v1);
+  REQUIRE(site.finished(v1).state == ledger::RolloutState::succeeded);
+  const auto v2 = site.commit("v2");
+  site.push(v2);
+  REQUIRE(site.finished(v2).state == ledger::RolloutState::succeeded);
+  REQUIRE(site.all_answer("v2 " + v2));
+  // What `deployctl rollback --to <v1>` puts in every host's queue: one entry, one name. The
+  // release names differ per host; the commit names the same release on each.
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  char stamp[32];
+  std::snprintf(
+      stamp, sizeof stamp, "%020lld",
+      static_cast<long long>(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count()));
+  const std::string name = std::string(stamp) + "-rollback-test.json";
+  const auto text = common::write_rollback_entry("example/app", v1, "tester");
+  for (std::size_t i = 0; i < kHosts.size(); ++i) {
+    const auto queue = site.host(i).layout().queue("site");
+    test::write_file(queue.parent_path() / ("." + name + ".tmp"), text);
+    std::filesystem::rename(queue.parent_path() / ("." + name + ".tmp"), queue / name);
+  }
+  std::optional<ledger::Rollout> rollback;
+  REQUIRE(test::eventually(
+      [&] {
+        ledger::Rollouts rollouts(site.fleet().url());
+        const auto r = rollouts.rollout("site", name);
+        if (r && r->finished()) rollback = r;
+        return rollback.has_value();
+      },
+      120s));
+  INFO(site.logs());
+  CHECK(rollback->state == ledger::RolloutState::succeeded);
+  CHECK(rollback->sha == v1);
+  check_switch_intervals(*rollback, 1);
+  CHECK(test::eventually([&] { return site.all_answer("v1 " + v1); }, 20s));
 }
