@@ -16,6 +16,10 @@
 //   build     in place: git checkout of the exact commit and the steps in the deployment's path;
 //             release mode: a new release folder, reuse, shared links, the steps, the preflight,
 //             REVISION (release.hpp); the changed paths written to logs/<entry>.changed;
+//   rollout   release mode on several hosts (rollout.hpp): the run joins the entry's rollout
+//             after prepare, waits after build until every host has built and it is this host's
+//             turn to switch, and after verify until every host is live; a failure on another
+//             host fails the run (back to the previous release if this host had switched);
 //   switch    release mode: `current` renamed to the new release (or a rollback's target);
 //   activate  release mode: the activate steps in path/current;
 //   verify    release mode: the health check;
