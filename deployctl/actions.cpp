@@ -50,6 +50,16 @@ std::string publish_into_queue(const common::Config& config, const common::Deplo
   }
 }
 
+// An operator's entry of a deployment on several hosts starts in this host's queue (and a
+// rollback's target is found in its folders): from a host the deployment does not run on, the
+// command is refused.
+void require_on_this_host(const common::Config& config, const common::Deployment& deployment,
+                          const std::string& command) {
+  if (!common::on_several_hosts(deployment) || deployment.runs_on(config.host)) return;
+  throw Failure("deployment " + deployment.name + " does not run on this host (" + config.host +
+                "): run deployctl " + command + " on one of its hosts, or with --host naming one");
+}
+
 // A deployment on several hosts: `text` as one entry, the same name and bytes, into the queue of
 // every host of the deployment. The other hosts' copies go through the ledger's fan-out first
 // (their routers publish them, docs/hosts.md "Fan-out"), then this host's queue: a ledger that
@@ -133,8 +143,14 @@ std::string enqueue_replay(const common::Config& config, const common::Deploymen
       throw UsageError("--ref: " + check.error().message);
     }
   }
+  require_on_this_host(config, deployment, "enqueue");
   const std::string text = common::write_replay_entry(
       deployment.repository, ref.empty() ? "refs/heads/" + deployment.branch : ref, sha, user);
+  // On several hosts every host deploys it, as one rollout: a copy on this host alone would
+  // wait for the others.
+  if (common::on_several_hosts(deployment)) {
+    return publish_on_every_host(config, deployment, "replay", text);
+  }
   return publish_into_queue(config, deployment, "replay", text);
 }
 
@@ -154,11 +170,8 @@ QueuedRollback enqueue_rollback(const common::Config& config, const common::Depl
     }
     wanted = to;
   }
-  if (common::on_several_hosts(deployment) && !deployment.runs_on(config.host)) {
-    // The target is found in this host's release folders and the entry starts in its queue.
-    throw Failure("deployment " + deployment.name + " does not run on this host (" + config.host +
-                  "): run deployctl rollback on one of its hosts, or with --host naming one");
-  }
+  // The target is found in this host's release folders.
+  require_on_this_host(config, deployment, "rollback");
   if (!deployment.releases) {
     throw Failure("deployment " + deployment.name +
                   " is not in release mode (no \"releases\"): roll back with `deployctl enqueue " +

@@ -26,7 +26,9 @@ std::vector<std::string> retry_failed(const common::Config& config,
 
 /// Publishes a replay entry for `sha` (validated, lower-case) on `ref` (empty: the deployment's
 /// branch) requested by `user` into queues/<deployment>/ and returns its name; durable when it
-/// returns. Throws UsageError for a bad sha or ref, Failure when it cannot be written.
+/// returns. Throws UsageError for a bad sha or ref, Failure when it cannot be written. On several
+/// hosts the same entry reaches every host, as enqueue_rollback's does (Failure when this host is
+/// not one of them or the ledger cannot be reached; then no host has the entry).
 std::string enqueue_replay(const common::Config& config, const common::Deployment& deployment,
                            const std::string& sha, const std::string& ref, const std::string& user);
 

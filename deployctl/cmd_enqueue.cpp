@@ -11,8 +11,10 @@
 // (queue_layout::publish: temporary, fsync, rename without replacing, folder fsync); a crash or
 // an error before that leaves at most a dot-temporary, which readers ignore and the deployer
 // removes at its next start. An operator's entry is always deployed (never skipped as stale or
-// superseded), in arrival order with the other entries of the queue. The ledger is not touched:
-// the deployer records the entry (trigger "operator") when it takes it.
+// superseded), in arrival order with the other entries of the queue. No queue item is recorded:
+// the deployer records the entry (trigger "operator") when it takes it. On several hosts
+// (docs/hosts.md) the same entry also goes to every other host of the deployment through the
+// ledger's fan-out, first, so that all of them deploy it as one rollout.
 #include <algorithm>
 #include <cctype>
 #include <iostream>

@@ -216,3 +216,27 @@ TEST_CASE("fleet: rollback from a host the deployment does not run on is refused
   CHECK_THAT(out.err, Catch::Contains("does not run on this host (web3)"));
   CHECK(f.count("SELECT count(*) FROM fanout_items") == 0);
 }
+
+TEST_CASE("fleet: deployctl enqueue of a deployment on several hosts queues one entry everywhere") {
+  RollbackFleet f;
+  f.start_router("web2");
+  const auto out = deployctl({"--config", f.config.string(), "enqueue", "site", "--sha", kOld,
+                              "--no-check", "--host", "web1"},
+                             {{"DATABASE_URL", f.db.url()}});
+  INFO(out.out + out.err + f.logs());
+  REQUIRE(out.status == 0);
+  const std::string name = last_line(out.out);
+  CHECK(f.queued("web1") == Names{name});
+  REQUIRE(test::eventually([&] { return f.queued("web2") == Names{name}; }, 30s));
+  const auto here = test::read_file(f.layout("web1").queue("site") / name);
+  CHECK(test::read_file(f.layout("web2").queue("site") / name) == here);
+  const auto entry = common::parse_entry(here);
+  REQUIRE(entry.ok());
+  CHECK(entry->payload["after"] == kOld);
+
+  const auto elsewhere = deployctl({"--config", f.config.string(), "enqueue", "site", "--sha", kOld,
+                                    "--no-check", "--host", "web3"},
+                                   {{"DATABASE_URL", f.db.url()}});
+  CHECK(elsewhere.status == 1);
+  CHECK_THAT(elsewhere.err, Catch::Contains("does not run on this host (web3)"));
+}
