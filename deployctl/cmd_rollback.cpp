@@ -86,7 +86,8 @@ void add_rollback(CLI::App& app, Context& context) {
   });
   command->footer(
       "No rebuild: the release's folder is switched to as it is, then the activate "
-      "steps and the health check run.");
+      "steps and the health check run. On several hosts (docs/hosts.md) every host rolls back "
+      "to its own release of the target's commit, one rollout; the ledger must be reachable.");
 }
 
 }  // namespace deployctl
