@@ -2,28 +2,41 @@
 // ledger holding what three hosts' deployers would have recorded (tests/hosts/fleet_seed.hpp):
 // /api/status has the same `hosts` and `rollout` as `deployctl status --json`, the overview a
 // row per host and the newest rollout, the deployment page its rollouts, and a run of another
-// host's ledger name links back to the deployment.
+// host's ledger name links back to the deployment; in a real headless chromium the host tables
+// need no sideways scrolling on a phone-sized screen.
 #include <catch2/catch.hpp>
 
 #include "common/ledger/migrations.hpp"
+#include "tests/dashboard/browser.hpp"
 #include "tests/dashboard/helpers.hpp"
 #include "tests/hosts/fleet_seed.hpp"
 #include "tests/support/pg.hpp"
+#include "tests/support/skip.hpp"
 
 using namespace dashboard_test;
+using namespace std::chrono_literals;
 using nlohmann::json;
 
-TEST_CASE("dashboard: each host of a deployment, its live release, last run and rollout state") {
-  test::Database db;
-  Site site;
+namespace {
+
+// "site" on web1..web3 in release mode, with the ledger of a rollout that failed on web2.
+void make_fleet(const Site& site, const std::string& url) {
   auto config = json::parse(test::read_file(site.config));
   auto& deployment = config["deployments"]["site"];
   deployment["path"] = (site.dir / "srv" / "${DEPLOY_HOST}").string();
   deployment["releases"] = {{"keep", 3}};
   deployment["hosts"] = fleet_test::kHosts;
   test::write_file(site.config, config.dump(2));
-  ledger::migrate(db.url());
-  fleet_test::seed_failed_rollout(db.url(), "site");
+  ledger::migrate(url);
+  fleet_test::seed_failed_rollout(url, "site");
+}
+
+}  // namespace
+
+TEST_CASE("dashboard: each host of a deployment, its live release, last run and rollout state") {
+  test::Database db;
+  Site site;
+  make_fleet(site, db.url());
   const std::map<std::string, std::string> env{{"DATABASE_URL", db.url()}, {"DEPLOY_HOST", "web1"}};
   auto dashboard = site.start_dashboard(env);
   const auto session = login(site.port, kViewer, kViewerPassword);
@@ -72,4 +85,47 @@ TEST_CASE("dashboard: each host of a deployment, its live release, last run and 
   REQUIRE(run.status == 200);
   CHECK_THAT(run.body, Catch::Contains("of <a href=\"/deployments/site\">site</a>"));
   CHECK_THAT(run.body, Catch::Contains("<dt>Host</dt><dd>web2</dd>"));
+}
+
+TEST_CASE("browser: the host tables of a deployment on several hosts, on a desktop and a phone") {
+  if (!have_chromium())
+    test::skip("/usr/bin/chromium is not installed (scripts/setup.sh installs it)");
+  test::Database db;
+  Site site;
+  make_fleet(site, db.url());
+  auto dashboard = site.start_dashboard({{"DATABASE_URL", db.url()}, {"DEPLOY_HOST", "web1"}});
+  const std::string base = "http://127.0.0.1:" + std::to_string(site.port);
+  const std::filesystem::path shots = DASHBOARD_SCREENSHOT_DIR;
+
+  Browser browser(site.dir / "chromium-hosts", site.dir / "chromium.log");
+  browser.navigate(base + "/");
+  REQUIRE(
+      browser.wait_until("location.pathname === '/login' && document.activeElement && "
+                         "document.activeElement.id === 'name'",
+                         10s));
+  browser.type(kViewer);
+  browser.press("Tab");
+  browser.type(kViewerPassword);
+  browser.press("Enter");
+  REQUIRE(
+      browser.wait_until("location.pathname === '/' && document.readyState === 'complete'", 20s));
+  const auto rows = browser.evaluate(
+      "Array.from(document.querySelectorAll('table.hosts tbody tr'))"
+      ".map(r => r.cells[0].innerText + ' | ' + r.cells[3].innerText)");
+  INFO(rows.dump());
+  REQUIRE(rows.size() == 3);
+  CHECK_THAT(rows[0].get<std::string>(), Catch::StartsWith("web1 (this host) | rolled_back"));
+  CHECK_THAT(rows[1].get<std::string>(), Catch::StartsWith("web2 | failed"));
+  CHECK_THAT(rows[2].get<std::string>(), Catch::StartsWith("web3 | not_switched"));
+  browser.screenshot(shots / "overview-hosts.png");
+
+  for (const std::string path : {"/", "/deployments/site"}) {
+    browser.phone(true);
+    browser.navigate(base + path);
+    REQUIRE(browser.wait_until("document.readyState === 'complete'", 10s));
+    INFO(path);
+    CHECK(browser.evaluate("document.documentElement.scrollWidth <= window.innerWidth") == true);
+    browser.phone(false);
+  }
+  browser.screenshot(shots / "deployment-hosts.png");
 }
