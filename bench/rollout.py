@@ -193,13 +193,29 @@ class Rollout(deploys.Deploys):
         record["most_switching"] = max_at_once(spans) if spans else None
         return record
 
+    def served_for(self, host, versions, since_ms):
+        """Seconds `host` answered one of `versions` after since_ms (from its load client's
+        record of version changes)."""
+        total, since = 0.0, None
+        for e in self.events(host):
+            if "version" not in e or e["t"] < since_ms:
+                continue
+            if e["version"] in versions and since is None:
+                since = e["t"]
+            elif e["version"] not in versions and since is not None:
+                total += e["t"] - since
+                since = None
+        if since is not None:
+            total += time.time() * 1000 - since
+        return total / 1000
+
     def deploy(self, sha, before, via):
         """One push through `via`'s receiver, followed until every host finished and serves it."""
         t0 = time.time()
         entry = self.push(via, sha, before)
         outcomes = self.outcomes(entry)
         seen = {h: self.first_seen(h, sha, t0 * 1000, timeout=30) for h in self.hosts}
-        record = {"sha": sha, "entry": entry, "via": via, "outcomes": outcomes,
+        record = {"sha": sha, "entry": entry, "via": via, "outcomes": outcomes, "pushed_ms": t0 * 1000,
                   "served_all_s": (max(seen.values()) / 1000 - t0)
                   if all(v is not None for v in seen.values()) else None}
         record.update(self.ledger(entry, t0))
@@ -242,6 +258,10 @@ class Rollout(deploys.Deploys):
         time.sleep(3.0)  # what answers a moment later
         record["answers_after"] = {h: self.answering(h).replace(bad[:12], "the bad commit")
                                    for h in self.hosts}
+        # How long each host's load client got answers of the bad release (its commit, or
+        # "misconfigured" on the second host): the load client records each change of version.
+        record["bad_served_s"] = {h: self.served_for(h, (bad, "misconfigured"), record["pushed_ms"])
+                                  for h in self.hosts}
         self.raw["bad"] = record
         log("max_parallel %d bad commit: %s, rollout %s" % (self.max_parallel, record["outcomes"],
                                                             record["rollout"]))
@@ -331,6 +351,8 @@ def report(runs):
         answers = ", ".join("%s: %s" % (h, b["answers_after"][h]) for h in hosts)
         return "%s; %s; 3 s later %s" % (state, per_host, answers)
     row("bad commit: rollout; each host; answering", [bad(r) for r in runs])
+    row("bad commit: seconds each host served it (load clients)",
+        [" / ".join(fmt(r["bad"]["bad_served_s"][h]) for h in hosts) for r in runs])
 
     def fan(r):
         every = [v for values in r["fanout_ms"].values() for v in values]
