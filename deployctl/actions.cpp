@@ -100,6 +100,15 @@ std::vector<std::string> retry_failed(const common::Config& config,
                                       const common::Deployment& deployment,
                                       std::vector<std::string> names,
                                       const std::function<void(const std::string&)>& moved) {
+  // In release mode on several hosts an entry is one rollout across all of them, ended when it
+  // failed (docs/hosts.md): moved back here alone, it would fail again at once. Its commit is
+  // deployed again on every host as a new entry instead.
+  if (common::on_several_hosts(deployment) && deployment.releases) {
+    throw Failure("retry: " + deployment.name +
+                  " rolls out on several hosts, where a failed entry failed on all of them; "
+                  "deploy its commit again on every host with `deployctl enqueue " +
+                  deployment.name + " --sha SHA`");
+  }
   const queue_layout::Layout layout(config.state_dir);
   const auto failed = layout.failed(deployment.name);
   const auto queue = layout.queue(deployment.name);

@@ -160,3 +160,15 @@ TEST_CASE("releases reads the outcomes under this host's ledger name") {
   CHECK(list["releases"][0]["name"] == fleet_test::old_release("web1"));
   CHECK(list["releases"][0]["outcome"] == "deployed");
 }
+
+TEST_CASE("retry of a deployment rolling out on several hosts is refused, naming what to run") {
+  FleetSite f;
+  const auto failed = f.site.dir / "var" / "failed" / "site";
+  fs::create_directories(failed);
+  test::write_file(failed / fleet_test::kRolloutEntry, "{}\n");
+  const auto out = deployctl(f.site.args({"retry", "site", "--host", "web1"}), f.env);
+  CHECK(out.status == 1);
+  CHECK(out.err.find("deployctl enqueue site --sha SHA") != std::string::npos);
+  // Nothing moved.
+  CHECK(fs::exists(failed / fleet_test::kRolloutEntry));
+}
