@@ -99,6 +99,14 @@ class Rollout {
     REQUIRE(send_push(host(0).port(), test::http::random_delivery(), push_body(sha)) == 202);
   }
 
+  // Commits `version`, pushes it and waits for its rollout to succeed; its sha.
+  std::string deploy(const std::string& version) {
+    const auto sha = commit(version);
+    push(sha);
+    REQUIRE(finished(sha).state == ledger::RolloutState::succeeded);
+    return sha;
+  }
+
   // What host i's app answers on /.
   std::string answer(std::size_t i) const {
     try {
@@ -227,9 +235,7 @@ void check_switch_intervals(const ledger::Rollout& rollout, std::size_t max_para
 TEST_CASE("rollout: a push deploys to three hosts, one switching at a time, after all built") {
   Rollout site;
   site.start();
-  const auto v1 = site.commit("v1");
-  site.push(v1);
-  CHECK(site.finished(v1).state == ledger::RolloutState::succeeded);
+  const auto v1 = site.deploy("v1");
   const auto v2 = site.commit("v2");
   site.push(v2);
   const auto rollout = site.finished(v2);
@@ -269,9 +275,7 @@ TEST_CASE(
     "never switches") {
   Rollout site;
   site.start();
-  const auto v1 = site.commit("v1");
-  site.push(v1);
-  REQUIRE(site.finished(v1).state == ledger::RolloutState::succeeded);
+  const auto v1 = site.deploy("v1");
   const auto bad = site.commit("sick-web2");
   site.push(bad);
   const auto rollout = site.failed_everywhere(bad);
@@ -291,9 +295,7 @@ TEST_CASE(
 TEST_CASE("rollout: a build failing on one host ends the rollout before any host switches") {
   Rollout site;
   site.start();
-  const auto v1 = site.commit("v1");
-  site.push(v1);
-  REQUIRE(site.finished(v1).state == ledger::RolloutState::succeeded);
+  const auto v1 = site.deploy("v1");
   const auto bad = site.commit("nobuild-web3");
   site.push(bad);
   const auto rollout = site.failed_everywhere(bad);
@@ -313,9 +315,7 @@ TEST_CASE(
   options.build_s = 2;
   Rollout site(options);
   site.start();
-  const auto v1 = site.commit("v1");
-  site.push(v1);
-  REQUIRE(site.finished(v1).state == ledger::RolloutState::succeeded);
+  const auto v1 = site.deploy("v1");
 
   const auto v2 = site.commit("v2");
   site.push(v2);
@@ -424,9 +424,7 @@ TEST_CASE("rollout: GitHub sees one deployment per push, its statuses describing
   Rollout site(options);
   for (std::size_t i = 0; i < kHosts.size(); ++i) site.host(i).set_env("GITHUB_TOKEN", token);
   site.start();
-  const auto v1 = site.commit("v1");
-  site.push(v1);
-  REQUIRE(site.finished(v1).state == ledger::RolloutState::succeeded);
+  const auto v1 = site.deploy("v1");
   // The first host speaks for the deployment: one GitHub deployment, ending in success.
   const auto ended = [&] {
     const auto id = api.deployment_for(v1);
@@ -461,12 +459,8 @@ TEST_CASE("rollout: GitHub sees one deployment per push, its statuses describing
 TEST_CASE("rollout: a rollback entry on every host rolls them back in turn, as a push rolls out") {
   Rollout site;
   site.start();
-  const auto v1 = site.commit("v1");
-  site.push(v1);
-  REQUIRE(site.finished(v1).state == ledger::RolloutState::succeeded);
-  const auto v2 = site.commit("v2");
-  site.push(v2);
-  REQUIRE(site.finished(v2).state == ledger::RolloutState::succeeded);
+  const auto v1 = site.deploy("v1");
+  const auto v2 = site.deploy("v2");
   REQUIRE(site.all_answer("v2 " + v2));
   // What `deployctl rollback --to <v1>` puts in every host's queue: one entry, one name. The
   // release names differ per host; the commit names the same release on each.
