@@ -83,7 +83,9 @@ boost::asio::awaitable<ledger::RolloutStep> poll(Context& context, RunState& sta
   std::string last_progress;
   bool told_late = false;
   const auto started = std::chrono::steady_clock::now();
-  for (;;) {
+  // A flag, not `for (;;)` with co_return inside (see deploy_entry: GCC 12 miscompiles that).
+  std::optional<ledger::RolloutStep> outcome;
+  while (!outcome) {
     if (context.stop.requested()) throw Stopped();
     auto step = co_await with_ledger(context, "rollout_step", [&] {
       return context.rollouts->step(context.deployment.name, state.name, host_of(context), rule);
@@ -93,7 +95,10 @@ boost::asio::awaitable<ledger::RolloutStep> poll(Context& context, RunState& sta
                       std::to_string(rule.timeout.count()) +
                       " s: the rollout goes on without it (on_host_down: skip)");
     }
-    if (step.action != ledger::RolloutAction::wait) co_return step;
+    if (step.action != ledger::RolloutAction::wait) {
+      outcome = std::move(step);
+      continue;
+    }
     report_progress(context, state, step.rollout, last_progress);
     if (step.waiting_for != last_waiting) {
       last_waiting = step.waiting_for;
@@ -122,13 +127,14 @@ boost::asio::awaitable<ledger::RolloutStep> poll(Context& context, RunState& sta
         if (rollout.state == ledger::RolloutState::superseded) {
           step.action = ledger::RolloutAction::superseded;
           step.rollout = std::move(rollout);
-          co_return step;
+          outcome = std::move(step);
         }
-        continue;  // it ended otherwise meanwhile: the next step says how
+        continue;  // else it ended otherwise meanwhile: the next step says how
       }
     }
     co_await pause(context.stop, poll_period);
   }
+  co_return std::move(*outcome);
 }
 
 }  // namespace
