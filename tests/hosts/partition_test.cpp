@@ -85,6 +85,15 @@ TEST_CASE(
     pqxx::nontransaction tx(open);
     CHECK(tx.exec1("SELECT 41 + 1")[0].as<int>() == 42);
   }
+  {
+    // 2 MB each way: more than the relay buffers per direction (64 KiB), so it must stop reading
+    // while the other side is slow to take the bytes and resume, without losing or reordering.
+    std::string big(2'000'000, 'x');
+    for (std::size_t i = 0; i < big.size(); i += 997) big[i] = static_cast<char>('a' + i % 26);
+    pqxx::work tx(open);
+    const auto result = tx.exec_params("SELECT $1::text || 'end'", big);
+    CHECK(result[0][0].as<std::string>() == big + "end");
+  }
   CHECK(relay.forwarded() == 1);
 
   relay.cut();
