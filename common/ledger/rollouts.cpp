@@ -16,6 +16,9 @@ namespace {
 // apart from the delivery locks of fan-out (19001) and migrate()'s one-key lock.
 constexpr int rollout_lock_class = 19002;
 
+// Every time written after this lock is clock_timestamp(), not now(): now() is when the
+// transaction began, before it waited here, so one host's switch could seem to start before the
+// previous host's ended.
 void lock_deployment(pqxx::work& tx, const std::string& deployment) {
   tx.exec_params("SELECT pg_advisory_xact_lock($1, hashtext($2))",
                  static_cast<int>(rollout_lock_class), deployment);
@@ -101,15 +104,16 @@ Rollout load_existing(pqxx::work& tx, const std::string& deployment, const std::
 
 void insert_rollout(pqxx::work& tx, const RolloutPlan& plan) {
   tx.exec_params(
-      "INSERT INTO rollouts (deployment, entry_name, sha, hosts, max_parallel, state)"
-      " VALUES ($1, $2, $3, $4::text[], $5, 'building') ON CONFLICT DO NOTHING",
+      "INSERT INTO rollouts (deployment, entry_name, sha, hosts, max_parallel, state, created_at,"
+      " updated_at) VALUES ($1, $2, $3, $4::text[], $5, 'building', clock_timestamp(),"
+      " clock_timestamp()) ON CONFLICT DO NOTHING",
       plan.deployment, plan.entry_name, plan.sha, detail::text_array(plan.hosts),
       plan.max_parallel);
 }
 
 void set_host(pqxx::work& tx, const std::string& deployment, const std::string& entry,
               const std::string& host, std::string_view state, const std::string& extra = "") {
-  tx.exec_params("UPDATE rollout_hosts SET state = $4, seen_at = now()" + extra +
+  tx.exec_params("UPDATE rollout_hosts SET state = $4, seen_at = clock_timestamp()" + extra +
                      " WHERE deployment = $1 AND entry_name = $2 AND host = $3",
                  deployment, entry, host, std::string(state));
 }
@@ -118,8 +122,9 @@ void finish_rollout(pqxx::work& tx, const std::string& deployment, const std::st
                     RolloutState state, const std::string& reason,
                     const std::optional<std::string>& failed_host) {
   tx.exec_params(
-      "UPDATE rollouts SET state = $3, reason = $4, failed_host = $5, updated_at = now(),"
-      " finished_at = now() WHERE deployment = $1 AND entry_name = $2"
+      "UPDATE rollouts SET state = $3, reason = $4, failed_host = $5, updated_at = "
+      "clock_timestamp(),"
+      " finished_at = clock_timestamp() WHERE deployment = $1 AND entry_name = $2"
       " AND state IN ('building', 'switching')",
       deployment, entry, std::string(to_string(state)), common::printable(reason, {true}),
       detail::nullable(failed_host));
@@ -152,11 +157,12 @@ Rollout Rollouts::join(const RolloutPlan& plan, const std::string& host) {
       // A run starting again (a restarted deployer) starts over: whatever it had reached, its
       // release is built anew. A skipped host stays skipped: the others do not wait for it.
       tx.exec_params(
-          "INSERT INTO rollout_hosts (deployment, entry_name, host, state)"
-          " VALUES ($1, $2, $3, 'building')"
+          "INSERT INTO rollout_hosts (deployment, entry_name, host, state, joined_at, seen_at)"
+          " VALUES ($1, $2, $3, 'building', clock_timestamp(), clock_timestamp())"
           " ON CONFLICT (deployment, entry_name, host) DO UPDATE SET"
           "   state = CASE WHEN rollout_hosts.state = 'skipped' THEN 'skipped' ELSE 'building' END,"
-          "   release = NULL, error = '', joined_at = now(), seen_at = now(), built_at = NULL,"
+          "   release = NULL, error = '', joined_at = clock_timestamp(), seen_at = "
+          "clock_timestamp(), built_at = NULL,"
           "   switch_started_at = NULL, live_at = NULL, ended_at = NULL",
           plan.deployment, plan.entry_name, host);
       rollout = load_existing(tx, plan.deployment, plan.entry_name);
@@ -172,8 +178,8 @@ void Rollouts::built(const std::string& deployment, const std::string& entry,
     pqxx::work tx{conn};
     lock_deployment(tx, deployment);
     tx.exec_params(
-        "UPDATE rollout_hosts h SET state = 'built', release = $4, built_at = now(),"
-        " seen_at = now() FROM rollouts r"
+        "UPDATE rollout_hosts h SET state = 'built', release = $4, built_at = clock_timestamp(),"
+        " seen_at = clock_timestamp() FROM rollouts r"
         " WHERE h.deployment = $1 AND h.entry_name = $2 AND h.host = $3 AND h.state = 'building'"
         " AND r.deployment = h.deployment AND r.entry_name = h.entry_name"
         " AND r.state IN ('building', 'switching')",
@@ -188,11 +194,11 @@ RolloutStep Rollouts::step(const std::string& deployment, const std::string& ent
     pqxx::work tx{conn};
     lock_deployment(tx, deployment);
     tx.exec_params(
-        "UPDATE rollout_hosts SET seen_at = now()"
+        "UPDATE rollout_hosts SET seen_at = clock_timestamp()"
         " WHERE deployment = $1 AND entry_name = $2 AND host = $3",
         deployment, entry, host);
-    const auto now =
-        detail::to_time(tx.exec1("SELECT " + detail::micros_of("now()"))[0].as<std::int64_t>());
+    const auto now = detail::to_time(
+        tx.exec1("SELECT " + detail::micros_of("clock_timestamp()"))[0].as<std::int64_t>());
     RolloutStep result;
     result.rollout = load_existing(tx, deployment, entry);
     Rollout& rollout = result.rollout;
@@ -202,7 +208,7 @@ RolloutStep Rollouts::step(const std::string& deployment, const std::string& ent
           !in(own->state, {RolloutHostState::built, RolloutHostState::building})) {
         return;
       }
-      set_host(tx, deployment, entry, host, to_string(state), ", ended_at = now()");
+      set_host(tx, deployment, entry, host, to_string(state), ", ended_at = clock_timestamp()");
     };
     if (rollout.state == RolloutState::failed) {
       end_own(RolloutHostState::not_switched);
@@ -239,10 +245,11 @@ RolloutStep Rollouts::step(const std::string& deployment, const std::string& ent
       }
       if (late && rule.skip && name != host) {
         tx.exec_params(
-            "INSERT INTO rollout_hosts (deployment, entry_name, host, state, error, ended_at)"
-            " VALUES ($1, $2, $3, 'skipped', $4, now())"
+            "INSERT INTO rollout_hosts (deployment, entry_name, host, state, error, joined_at,"
+            " seen_at, ended_at) VALUES ($1, $2, $3, 'skipped', $4, clock_timestamp(),"
+            " clock_timestamp(), clock_timestamp())"
             " ON CONFLICT (deployment, entry_name, host) DO UPDATE SET state = 'skipped',"
-            "   error = EXCLUDED.error, ended_at = now()",
+            "   error = EXCLUDED.error, ended_at = clock_timestamp()",
             deployment, entry, name,
             "did not answer within " + std::to_string(rule.timeout.count()) + " s: skipped");
         result.skipped.push_back(name);
@@ -278,9 +285,9 @@ RolloutStep Rollouts::step(const std::string& deployment, const std::string& ent
     // Built hosts switch in the order of `hosts`: this one when it is among the first `free`.
     const auto position = std::find(built.begin(), built.end(), host) - built.begin();
     if (static_cast<std::size_t>(position) < free) {
-      set_host(tx, deployment, entry, host, "switching", ", switch_started_at = now()");
+      set_host(tx, deployment, entry, host, "switching", ", switch_started_at = clock_timestamp()");
       tx.exec_params(
-          "UPDATE rollouts SET state = 'switching', updated_at = now()"
+          "UPDATE rollouts SET state = 'switching', updated_at = clock_timestamp()"
           " WHERE deployment = $1 AND entry_name = $2 AND state = 'building'",
           deployment, entry);
       result.action = RolloutAction::switch_now;
@@ -302,7 +309,8 @@ Rollout Rollouts::live(const std::string& deployment, const std::string& entry,
     pqxx::work tx{conn};
     lock_deployment(tx, deployment);
     tx.exec_params(
-        "UPDATE rollout_hosts SET state = 'live', live_at = now(), seen_at = now()"
+        "UPDATE rollout_hosts SET state = 'live', live_at = clock_timestamp(), seen_at = "
+        "clock_timestamp()"
         " WHERE deployment = $1 AND entry_name = $2 AND host = $3 AND state = 'switching'",
         deployment, entry, host);
     Rollout rollout = load_existing(tx, deployment, entry);
@@ -318,7 +326,8 @@ Rollout Rollouts::fail(const std::string& deployment, const std::string& entry,
     lock_deployment(tx, deployment);
     const std::string text = common::printable(error, {true});
     tx.exec_params(
-        "UPDATE rollout_hosts SET state = 'failed', error = $4, ended_at = now(), seen_at = now()"
+        "UPDATE rollout_hosts SET state = 'failed', error = $4, ended_at = clock_timestamp(), "
+        "seen_at = clock_timestamp()"
         " WHERE deployment = $1 AND entry_name = $2 AND host = $3",
         deployment, entry, host, text);
     finish_rollout(tx, deployment, entry, RolloutState::failed, host + ": " + text, host);
@@ -334,7 +343,8 @@ void Rollouts::end_host(const std::string& deployment, const std::string& entry,
     pqxx::work tx{conn};
     lock_deployment(tx, deployment);
     tx.exec_params(
-        "UPDATE rollout_hosts SET state = $4, error = $5, ended_at = now(), seen_at = now()"
+        "UPDATE rollout_hosts SET state = $4, error = $5, ended_at = clock_timestamp(), seen_at = "
+        "clock_timestamp()"
         " WHERE deployment = $1 AND entry_name = $2 AND host = $3",
         deployment, entry, host, std::string(to_string(state)), common::printable(error, {true}));
     tx.commit();
@@ -350,8 +360,8 @@ Rollout Rollouts::supersede(const RolloutPlan& plan, const std::string& host,
     finish_rollout(tx, plan.deployment, plan.entry_name, RolloutState::superseded, reason,
                    std::nullopt);
     tx.exec_params(
-        "UPDATE rollout_hosts SET state = 'superseded', error = $4, ended_at = now(),"
-        " seen_at = now() WHERE deployment = $1 AND entry_name = $2 AND host = $3"
+        "UPDATE rollout_hosts SET state = 'superseded', error = $4, ended_at = clock_timestamp(),"
+        " seen_at = clock_timestamp() WHERE deployment = $1 AND entry_name = $2 AND host = $3"
         " AND state IN ('building', 'built')",
         plan.deployment, plan.entry_name, host, common::printable(reason, {true}));
     Rollout rollout = load_existing(tx, plan.deployment, plan.entry_name);
