@@ -125,7 +125,8 @@ TEST_CASE("fleet: deployctl rollback rolls every host back to its own release, o
   REQUIRE(out.status == 0);
   const std::string entry = out.out.substr(0, out.out.find('\n'));
 
-  // Every host back on its own release of v1 (release names differ between hosts).
+  // Every host back on its own release of v1 (found from the commit: release names are each
+  // host's own, and equal only when two hosts happened to build in the same millisecond).
   REQUIRE(test::eventually(
       [&] {
         for (const auto& name : kHosts) {
@@ -134,7 +135,6 @@ TEST_CASE("fleet: deployctl rollback rolls every host back to its own release, o
         return true;
       },
       120s));
-  CHECK(v1_release["web1"] != v1_release["web2"]);
 
   // One rollout of the rollback entry, every host live, never two switching at once.
   const auto rollout = ledger::Rollouts(fleet.url()).rollout("site", entry);
