@@ -75,6 +75,17 @@ json outcome_run_json(const std::optional<ledger::Run>& run) {
   return out;
 }
 
+// What the whole rollout and a host's part of it both say about the rollout.
+json rollout_outcome_json(const ledger::Rollout& rollout) {
+  return {
+      {"entry", rollout.entry_name},
+      {"sha", rollout.sha},
+      {"state", ledger::to_string(rollout.state)},
+      {"reason", rollout.reason.empty() ? json(nullptr) : json(rollout.reason)},
+      {"failed_host", rollout.failed_host ? json(*rollout.failed_host) : json(nullptr)},
+  };
+}
+
 json rollout_json(const std::optional<ledger::Rollout>& rollout) {
   if (!rollout) return nullptr;
   json hosts = json::array();
@@ -87,30 +98,21 @@ json rollout_json(const std::optional<ledger::Rollout>& rollout) {
         {"error", row && !row->error.empty() ? json(row->error) : json(nullptr)},
     });
   }
-  return {
-      {"entry", rollout->entry_name},
-      {"sha", rollout->sha},
-      {"state", ledger::to_string(rollout->state)},
-      {"reason", rollout->reason.empty() ? json(nullptr) : json(rollout->reason)},
-      {"failed_host", rollout->failed_host ? json(*rollout->failed_host) : json(nullptr)},
-      {"max_parallel", rollout->max_parallel},
-      {"created_at", common::utc_timestamp_ms(rollout->created_at)},
-      {"updated_at", common::utc_timestamp_ms(rollout->updated_at)},
-      {"finished_at", time_or_null(rollout->finished_at)},
-      {"hosts", std::move(hosts)},
-  };
+  json out = rollout_outcome_json(*rollout);
+  out["max_parallel"] = rollout->max_parallel;
+  out["created_at"] = common::utc_timestamp_ms(rollout->created_at);
+  out["updated_at"] = common::utc_timestamp_ms(rollout->updated_at);
+  out["finished_at"] = time_or_null(rollout->finished_at);
+  out["hosts"] = std::move(hosts);
+  return out;
 }
 
 // One host's part of the newest rollout: the rollout's outcome and this host's row.
 json host_rollout_json(const std::optional<ledger::Rollout>& rollout, const std::string& host) {
   if (!rollout) return nullptr;
   const auto* row = rollout->row(host);
-  return {
-      {"entry", rollout->entry_name},
-      {"sha", rollout->sha},
-      {"state", ledger::to_string(rollout->state)},
-      {"reason", rollout->reason.empty() ? json(nullptr) : json(rollout->reason)},
-      {"failed_host", rollout->failed_host ? json(*rollout->failed_host) : json(nullptr)},
+  json out = rollout_outcome_json(*rollout);
+  out.update({
       {"host_state", row ? json(ledger::to_string(row->state)) : json(nullptr)},
       {"release", row && row->release ? json(*row->release) : json(nullptr)},
       {"error", row && !row->error.empty() ? json(row->error) : json(nullptr)},
@@ -120,7 +122,8 @@ json host_rollout_json(const std::optional<ledger::Rollout>& rollout, const std:
       {"switch_started_at", row ? time_or_null(row->switch_started_at) : json(nullptr)},
       {"live_at", row ? time_or_null(row->live_at) : json(nullptr)},
       {"ended_at", row ? time_or_null(row->ended_at) : json(nullptr)},
-  };
+  });
+  return out;
 }
 
 json hosts_json(const DeploymentStatus& d) {

@@ -111,11 +111,27 @@ void insert_rollout(pqxx::work& tx, const RolloutPlan& plan) {
       plan.max_parallel);
 }
 
-void set_host(pqxx::work& tx, const std::string& deployment, const std::string& entry,
-              const std::string& host, std::string_view state, const std::string& extra = "") {
-  tx.exec_params("UPDATE rollout_hosts SET state = $4, seen_at = clock_timestamp()" + extra +
-                     " WHERE deployment = $1 AND entry_name = $2 AND host = $3",
-                 deployment, entry, host, std::string(state));
+// How a host's row moves to a state: the time column it stamps, the error it records (kept as
+// it was when absent), and the states it may move from (any when empty).
+struct HostMove {
+  RolloutHostState state;
+  std::string_view stamp;  // "ended_at", "live_at", "switch_started_at"
+  std::optional<std::string> error;
+  std::string_view from;  // an SQL list: "'building', 'built'"
+};
+
+// Every change of a host's row goes through here; seen_at is its deployer's latest word.
+void move_host(pqxx::work& tx, const std::string& deployment, const std::string& entry,
+               const std::string& host, const HostMove& move) {
+  std::string sql = "UPDATE rollout_hosts SET state = $4, seen_at = clock_timestamp(), " +
+                    std::string(move.stamp) +
+                    " = clock_timestamp(), error = coalesce($5, error)"
+                    " WHERE deployment = $1 AND entry_name = $2 AND host = $3";
+  if (!move.from.empty()) sql += " AND state IN (" + std::string(move.from) + ")";
+  const std::optional<std::string> error =
+      move.error ? std::optional(common::printable(*move.error, {true})) : std::nullopt;
+  tx.exec_params(sql, deployment, entry, host, std::string(to_string(move.state)),
+                 detail::nullable(error));
 }
 
 void finish_rollout(pqxx::work& tx, const std::string& deployment, const std::string& entry,
@@ -208,7 +224,7 @@ RolloutStep Rollouts::step(const std::string& deployment, const std::string& ent
           !in(own->state, {RolloutHostState::built, RolloutHostState::building})) {
         return;
       }
-      set_host(tx, deployment, entry, host, to_string(state), ", ended_at = clock_timestamp()");
+      move_host(tx, deployment, entry, host, {state, "ended_at", std::nullopt, ""});
     };
     if (rollout.state == RolloutState::failed) {
       end_own(RolloutHostState::not_switched);
@@ -285,7 +301,8 @@ RolloutStep Rollouts::step(const std::string& deployment, const std::string& ent
     // Built hosts switch in the order of `hosts`: this one when it is among the first `free`.
     const auto position = std::find(built.begin(), built.end(), host) - built.begin();
     if (static_cast<std::size_t>(position) < free) {
-      set_host(tx, deployment, entry, host, "switching", ", switch_started_at = clock_timestamp()");
+      move_host(tx, deployment, entry, host,
+                {RolloutHostState::switching, "switch_started_at", std::nullopt, ""});
       tx.exec_params(
           "UPDATE rollouts SET state = 'switching', updated_at = clock_timestamp()"
           " WHERE deployment = $1 AND entry_name = $2 AND state = 'building'",
@@ -308,11 +325,8 @@ Rollout Rollouts::live(const std::string& deployment, const std::string& entry,
   return session_->run("rollout_live", [&](pqxx::connection& conn) {
     pqxx::work tx{conn};
     lock_deployment(tx, deployment);
-    tx.exec_params(
-        "UPDATE rollout_hosts SET state = 'live', live_at = clock_timestamp(), seen_at = "
-        "clock_timestamp()"
-        " WHERE deployment = $1 AND entry_name = $2 AND host = $3 AND state = 'switching'",
-        deployment, entry, host);
+    move_host(tx, deployment, entry, host,
+              {RolloutHostState::live, "live_at", std::nullopt, "'switching'"});
     Rollout rollout = load_existing(tx, deployment, entry);
     tx.commit();
     return rollout;
@@ -324,13 +338,8 @@ Rollout Rollouts::fail(const std::string& deployment, const std::string& entry,
   return session_->run("rollout_fail", [&](pqxx::connection& conn) {
     pqxx::work tx{conn};
     lock_deployment(tx, deployment);
-    const std::string text = common::printable(error, {true});
-    tx.exec_params(
-        "UPDATE rollout_hosts SET state = 'failed', error = $4, ended_at = clock_timestamp(), "
-        "seen_at = clock_timestamp()"
-        " WHERE deployment = $1 AND entry_name = $2 AND host = $3",
-        deployment, entry, host, text);
-    finish_rollout(tx, deployment, entry, RolloutState::failed, host + ": " + text, host);
+    move_host(tx, deployment, entry, host, {RolloutHostState::failed, "ended_at", error, ""});
+    finish_rollout(tx, deployment, entry, RolloutState::failed, host + ": " + error, host);
     Rollout rollout = load_existing(tx, deployment, entry);
     tx.commit();
     return rollout;
@@ -342,11 +351,7 @@ void Rollouts::end_host(const std::string& deployment, const std::string& entry,
   session_->run("rollout_end_host", [&](pqxx::connection& conn) {
     pqxx::work tx{conn};
     lock_deployment(tx, deployment);
-    tx.exec_params(
-        "UPDATE rollout_hosts SET state = $4, error = $5, ended_at = clock_timestamp(), seen_at = "
-        "clock_timestamp()"
-        " WHERE deployment = $1 AND entry_name = $2 AND host = $3",
-        deployment, entry, host, std::string(to_string(state)), common::printable(error, {true}));
+    move_host(tx, deployment, entry, host, {state, "ended_at", error, ""});
     tx.commit();
   });
 }
@@ -359,11 +364,8 @@ Rollout Rollouts::supersede(const RolloutPlan& plan, const std::string& host,
     insert_rollout(tx, plan);
     finish_rollout(tx, plan.deployment, plan.entry_name, RolloutState::superseded, reason,
                    std::nullopt);
-    tx.exec_params(
-        "UPDATE rollout_hosts SET state = 'superseded', error = $4, ended_at = clock_timestamp(),"
-        " seen_at = clock_timestamp() WHERE deployment = $1 AND entry_name = $2 AND host = $3"
-        " AND state IN ('building', 'built')",
-        plan.deployment, plan.entry_name, host, common::printable(reason, {true}));
+    move_host(tx, plan.deployment, plan.entry_name, host,
+              {RolloutHostState::superseded, "ended_at", reason, "'building', 'built'"});
     Rollout rollout = load_existing(tx, plan.deployment, plan.entry_name);
     tx.commit();
     return rollout;

@@ -262,6 +262,16 @@ class RollingFleet {
   void push(const std::string& sha) {
     REQUIRE(send_push(host(0).port(), test::http::random_delivery(), push_body(sha)) == 202);
   }
+  // Commits, pushes and waits for the rollout to succeed everywhere; the sha.
+  std::string deploy(const std::string& message) {
+    const auto sha = commit(message);
+    push(sha);
+    const auto rollout = finished(sha, 120s);
+    INFO(logs());
+    REQUIRE(rollout);
+    REQUIRE(rollout->state == ledger::RolloutState::succeeded);
+    return sha;
+  }
   std::string answer(std::size_t i) const {
     try {
       return test::http::roundtrip(ports_[i], test::http::simple_request("GET", "/", false),
@@ -388,14 +398,7 @@ TEST_CASE(
     "partition: web2's database connection cut while it builds: the rollout waits for it, "
     "then completes with every host live once") {
   RollingFleet site(2.0, 1.0);
-  const auto v1 = site.commit("v1");
-  site.push(v1);
-  {
-    const auto first = site.finished(v1, 120s);
-    INFO(site.logs());
-    REQUIRE(first);
-    REQUIRE(first->state == ledger::RolloutState::succeeded);
-  }
+  const auto v1 = site.deploy("v1");
   const auto v2 = site.commit("v2");
   site.push(v2);
   REQUIRE(test::eventually(
@@ -422,14 +425,7 @@ TEST_CASE(
     "partition: web2's database connection cut while web1 switches: web2 takes its turn "
     "once it is back, every host live once") {
   RollingFleet site(0.0, 2.0);
-  const auto v1 = site.commit("v1");
-  site.push(v1);
-  {
-    const auto first = site.finished(v1, 120s);
-    INFO(site.logs());
-    REQUIRE(first);
-    REQUIRE(first->state == ledger::RolloutState::succeeded);
-  }
+  const auto v1 = site.deploy("v1");
   const auto v2 = site.commit("v2");
   site.push(v2);
   REQUIRE(test::eventually(
